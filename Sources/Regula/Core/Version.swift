@@ -1,0 +1,5 @@
+// Regula — the library version.
+
+public enum RegulaInfo {
+    public static let version = "0.1.0"
+}

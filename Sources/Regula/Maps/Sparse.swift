@@ -1,0 +1,72 @@
+// Regula — sparse softmax alternatives: projections onto the simplex.
+
+import RegulaEngine
+
+/// Sparsemax: the Euclidean projection of z onto the probability simplex, row-wise.
+/// ```
+/// p = max(z − τ, 0),  τ = (Σ_{j≤k*} z_(j) − 1)/k*,  k* = max{k : 1 + k z_(k) > Σ_{j≤k} z_(j)}
+/// VJP (symmetric Jacobian): (Jᵀv)_k = s_k (v_k − (1/|S|) Σ_{j∈S} v_j),  S = {p > 0}
+/// ```
+/// - Stability: τ is computed on z − max z (shift-equivariant), so |z| = 1e4 is exact.
+/// - Reference: Martins & Astudillo, "From Softmax to Sparsemax: A Sparse Model of Attention
+///   and Multi-Label Classification", 2016. Catalogue: losses §7.
+public struct Sparsemax: OutputMap {
+    public static let id = "sparsemax"
+    public init() {}
+
+    /// τ of one row (on the shifted values) and the row max.
+    @inlinable
+    static func threshold(_ z: UnsafePointer<Double>, count k: Int, sorted: inout [Double]) -> (tau: Double, max: Double) {
+        var m = -Double.infinity
+        for j in 0..<k { m = Swift.max(m, z[j]) }
+        sorted.removeAll(keepingCapacity: true)
+        for j in 0..<k { sorted.append(z[j] - m) }
+        sorted.sort(by: >)
+        var cum = 0.0, tau = 0.0
+        for j in 0..<k {
+            cum += sorted[j]
+            let t = (cum - 1) / Double(j + 1)
+            if sorted[j] > t { tau = t } else { break }  // 1 + k z_(k) > Σ_{j≤k} z_(j)
+        }
+        return (tau, m)
+    }
+
+    public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
+        let (rows, k) = x.lastAxis
+        var sorted = [Double](); sorted.reserveCapacity(k)
+        for i in 0..<rows {
+            let z = x.data + i * k, p = y.data + i * k
+            let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
+            for j in 0..<k { p[j] = Swift.max(z[j] - m - tau, 0) }
+        }
+    }
+
+    public func vjp(_ x: Tensor<Double>, cotangent: Tensor<Double>, _ inputs: Inputs, into gx: Tensor<Double>) throws {
+        let (rows, k) = x.lastAxis
+        var sorted = [Double](); sorted.reserveCapacity(k)
+        for i in 0..<rows {
+            let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
+            let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
+            var n = 0, s = 0.0
+            for j in 0..<k where z[j] - m - tau > 0 { n += 1; s += v[j] }
+            let mean = n > 0 ? s / Double(n) : 0
+            for j in 0..<k { out[j] = z[j] - m - tau > 0 ? v[j] - mean : 0 }
+        }
+    }
+}
+
+extension Registry {
+    static let sparseMaps: [Entry] = [
+        .map("sparsemax", family: "sparse_maps", summary: "sparsemax: Euclidean projection onto the simplex (sparse probabilities)",
+             formula: "p = max(z − τ, 0), Σp = 1; VJP: s ⊙ (v − mean_S v)",
+             reference: "From Softmax to Sparsemax: A Sparse Model of Attention and Multi-Label Classification (Martins & Astudillo 2016)",
+             check: CheckSpec(shapes: [[3, 4], [5], [2, 3, 6]]),
+             examples: [
+                WorkedExample("z=[2,1,-1]", x: [2, 1, -1], shape: [1, 3], output: [1, 0, 0],
+                              vjp: ([1, 0, 0], [0, 0, 0])),
+                WorkedExample("z=[1,0.8,-1]", x: [1, 0.8, -1], shape: [1, 3], output: [0.6, 0.4, 0],
+                              vjp: ([1, 0, 0], [0.5, -0.5, 0])),
+                WorkedExample("1e4 logits", x: [1e4, 0, -1e4], shape: [1, 3], output: [1, 0, 0]),
+             ]) { _ in Sparsemax() },
+    ]
+}

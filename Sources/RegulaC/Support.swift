@@ -1,0 +1,113 @@
+// Regula C ABI — shared machinery: the thread-local error, status mapping, live handles.
+// Every @_cdecl body validates pointers first, runs the Swift work in do/catch, maps errors.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRegulaABI
+import Regula
+import RegulaEngine
+
+// MARK: Thread-local last error
+
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+private let emptyMessage: UnsafeMutablePointer<CChar> = strdup("")!
+
+func setError(_ message: String) {
+    let old = pthread_getspecific(errorKey)
+    pthread_setspecific(errorKey, strdup(message))
+    free(old)
+}
+
+func currentError() -> UnsafePointer<CChar> {
+    if let p = pthread_getspecific(errorKey) { return UnsafePointer(p.assumingMemoryBound(to: CChar.self)) }
+    return UnsafePointer(emptyMessage)
+}
+
+// MARK: Errors → status codes
+
+func status(for error: Error) -> rg_status {
+    guard let e = error as? RegulaError else { return RG_ERR_INTERNAL }
+    switch e {
+    case .unknownComponent: return RG_ERR_UNKNOWN_ID
+    case .unknownParameter: return RG_ERR_UNKNOWN_PARAMETER
+    case .invalidParameter: return RG_ERR_PARAMETER
+    case .invalidArgument: return RG_ERR_INVALID_ARGUMENT
+    case .shape: return RG_ERR_SHAPE
+    case .dtype: return RG_ERR_DTYPE
+    case .nonFinite: return RG_ERR_NONFINITE
+    case .unsupported: return RG_ERR_UNSUPPORTED
+    case .plugin: return RG_ERR_PLUGIN
+    case .callback: return RG_ERR_CALLBACK
+    case .internal: return RG_ERR_INTERNAL
+    }
+}
+
+/// Errors of the boundary itself that are not component errors.
+struct ABIError: Error {
+    let status: rg_status
+    let message: String
+}
+
+/// Runs an entry point body: any thrown error becomes a status and rg_last_error's message.
+@inline(__always)
+func guarded(_ body: () throws -> Void) -> rg_status {
+    do {
+        try body()
+        return RG_OK
+    } catch let e as ABIError {
+        setError(e.message); return e.status
+    } catch {
+        setError("\(error)"); return status(for: error)
+    }
+}
+
+func nullError(_ what: String) -> ABIError { ABIError(status: RG_ERR_NULL, message: "\(what) is NULL") }
+
+/// A required C string argument, decoded (invalid UTF-8 is repaired, never trusted).
+func string(_ p: UnsafePointer<CChar>?, _ what: String) throws -> String {
+    guard let p else { throw nullError(what) }
+    return String(cString: p)
+}
+
+// MARK: Live handles
+
+/// Handles are retained boxes whose addresses are kept in a set, so a freed, foreign or
+/// mistyped pointer is reported (RG_ERR_INVALID_HANDLE) instead of dereferenced.
+final class Handles: @unchecked Sendable {
+    static let shared = Handles()
+    private let mutex = Mutex()
+    private var live: [UnsafeMutableRawPointer: ObjectIdentifier] = [:]
+
+    func make<T: AnyObject>(_ object: T) -> UnsafeMutableRawPointer {
+        let p = Unmanaged.passRetained(object).toOpaque()
+        mutex.locked { live[p] = ObjectIdentifier(T.self) }
+        return p
+    }
+
+    func get<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type, _ what: String) throws -> T {
+        guard let p else { throw nullError(what) }
+        let kind = mutex.locked { live[p] }
+        guard kind == ObjectIdentifier(T.self) else {
+            throw ABIError(status: RG_ERR_INVALID_HANDLE, message: "\(what) is not a live \(T.self) handle")
+        }
+        return Unmanaged<T>.fromOpaque(p).takeUnretainedValue()
+    }
+
+    func free<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type, _ what: String) throws {
+        guard let p else { return }
+        let kind = mutex.locked { () -> ObjectIdentifier? in
+            let k = live[p]
+            if k == ObjectIdentifier(T.self) { live[p] = nil }
+            return k
+        }
+        guard kind == ObjectIdentifier(T.self) else {
+            throw ABIError(status: RG_ERR_INVALID_HANDLE, message: "\(what) is not a live \(T.self) handle (double free?)")
+        }
+        Unmanaged<T>.fromOpaque(p).release()
+    }
+}

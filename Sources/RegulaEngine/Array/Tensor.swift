@@ -1,0 +1,91 @@
+// Regula engine — borrowed contiguous views and the owning NDArray.
+
+/// A row-major, contiguous view of `count` elements with a shape. Kernels read and write
+/// through it. A view of an NDArray keeps that array alive; a view of foreign memory (the C
+/// ABI's caller buffers) owns nothing.
+public struct Tensor<T: Scalar>: @unchecked Sendable {
+    public let data: UnsafeMutablePointer<T>
+    public let shape: [Int]
+    public let count: Int
+    @usableFromInline let owner: AnyObject?
+
+    /// The caller guarantees `data` holds `shape.product` elements for the view's use.
+    @inlinable public init(_ data: UnsafeMutablePointer<T>, shape: [Int], owner: AnyObject? = nil) {
+        self.data = data
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.owner = owner
+    }
+
+    @inlinable public subscript(i: Int) -> T {
+        get { data[i] }
+        nonmutating set { data[i] = newValue }
+    }
+
+    /// Weight-matrix view: rank > 2 flattens to `(shape[0], -1)`, rank 1 (and 0) is one row.
+    @inlinable public var matrix: (rows: Int, cols: Int) {
+        shape.count >= 2 ? (shape[0], shape[0] == 0 ? 0 : count / shape[0]) : (1, count)
+    }
+
+    /// Rows along the last axis: `(count / last, last)`; rank 0 is one row of one.
+    @inlinable public var lastAxis: (rows: Int, cols: Int) {
+        guard let last = shape.last else { return (1, 1) }
+        return (last == 0 ? 0 : count / last, last)
+    }
+
+    @inlinable public var buffer: UnsafeMutableBufferPointer<T> {
+        UnsafeMutableBufferPointer(start: data, count: count)
+    }
+}
+
+/// An owning, contiguous n-dimensional array (used by the Swift API, the engine and tests).
+public final class NDArray<T: Scalar>: @unchecked Sendable {
+    public let storage: UnsafeMutableBufferPointer<T>
+    public let shape: [Int]
+
+    public init(shape: [Int], repeating value: T = 0) {
+        self.shape = shape
+        let n = shape.reduce(1, *)
+        storage = .allocate(capacity: Swift.max(n, 1))
+        storage.initialize(repeating: value)
+    }
+
+    public convenience init(shape: [Int], _ values: [T]) {
+        self.init(shape: shape)
+        precondition(values.count == storage.count || (values.isEmpty && count == 0),
+                     "NDArray: \(values.count) values for shape \(shape)")
+        for (i, v) in values.enumerated() { storage[i] = v }
+    }
+
+    deinit { storage.deallocate() }
+
+    public var count: Int { shape.reduce(1, *) }
+    public var tensor: Tensor<T> { Tensor(storage.baseAddress!, shape: shape, owner: self) }
+    public var values: [T] { Array(storage.prefix(count)) }
+
+    public subscript(i: Int) -> T {
+        get { storage[i] }
+        set { storage[i] = newValue }
+    }
+
+    /// A copy converted to another element type.
+    public func converted<U: Scalar>(to: U.Type = U.self) -> NDArray<U> {
+        let out = NDArray<U>(shape: shape)
+        for i in 0..<count { out.storage[i] = U(storage[i].double) }
+        return out
+    }
+}
+
+extension Array where Element == Int {
+    /// Product of the dimensions with overflow detection (nil on overflow or negative).
+    public var checkedProduct: Int? {
+        var p = 1
+        for d in self {
+            guard d >= 0 else { return nil }
+            let (r, o) = p.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            p = r
+        }
+        return p
+    }
+}

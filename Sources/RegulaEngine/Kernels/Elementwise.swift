@@ -1,0 +1,109 @@
+// Regula engine — one-pass elementwise kernels with Double accumulation.
+
+extension Kernels {
+    /// One pass over `x`: writes `g[i] = scale * φ'(x[i])` and returns `scale * Σ φ(x[i])`,
+    /// the sum accumulated in Double (4 interleaved accumulators per chunk, chunks combined
+    /// in order, so the result is deterministic). `phi` returns (φ(x), φ'(x)).
+    @inlinable
+    public static func valueAndGradient<T: Scalar>(
+        _ x: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>, count: Int, scale: Double,
+        _ phi: (Double) -> (Double, Double)
+    ) -> Double {
+        var partial = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        Parallel.chunks(count) { chunk, range in
+            var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+            var i = range.lowerBound
+            let end = range.upperBound
+            while i + 4 <= end {
+                let (v0, d0) = phi(x[i].double), (v1, d1) = phi(x[i + 1].double)
+                let (v2, d2) = phi(x[i + 2].double), (v3, d3) = phi(x[i + 3].double)
+                a0 += v0; a1 += v1; a2 += v2; a3 += v3
+                g[i] = T(scale * d0); g[i + 1] = T(scale * d1)
+                g[i + 2] = T(scale * d2); g[i + 3] = T(scale * d3)
+                i += 4
+            }
+            while i < end {
+                let (v, d) = phi(x[i].double)
+                a0 += v; g[i] = T(scale * d); i += 1
+            }
+            withUnsafeMutableBytes(of: &partial) {
+                $0.assumingMemoryBound(to: Double.self)[chunk] = (a0 + a1) + (a2 + a3)
+            }
+        }
+        let s = withUnsafeBytes(of: &partial) { p in
+            p.assumingMemoryBound(to: Double.self).reduce(0, +)
+        }
+        return scale * s
+    }
+
+    /// `out[i] = f(x[i])` (computed in Double); `out` may alias `x`.
+    @inlinable
+    public static func map<T: Scalar>(_ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
+                                      count: Int, _ f: (Double) -> Double) {
+        Parallel.chunks(count) { _, range in
+            for i in range { out[i] = T(f(x[i].double)) }
+        }
+    }
+
+    /// Σ x[i]² in Double.
+    @inlinable
+    public static func sumOfSquares<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Double {
+        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            let v0 = x[i].double, v1 = x[i + 1].double, v2 = x[i + 2].double, v3 = x[i + 3].double
+            a0 += v0 * v0; a1 += v1 * v1; a2 += v2 * v2; a3 += v3 * v3
+            i += 4
+        }
+        while i < count { let v = x[i].double; a0 += v * v; i += 1 }
+        return (a0 + a1) + (a2 + a3)
+    }
+
+    /// Σ x[i] in Double.
+    @inlinable
+    public static func sum<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Double {
+        var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+        var i = 0
+        while i + 4 <= count {
+            a0 += x[i].double; a1 += x[i + 1].double; a2 += x[i + 2].double; a3 += x[i + 3].double
+            i += 4
+        }
+        while i < count { a0 += x[i].double; i += 1 }
+        return (a0 + a1) + (a2 + a3)
+    }
+
+    /// Σ x[i]·y[i] in Double.
+    @inlinable
+    public static func dot<T: Scalar>(_ x: UnsafePointer<T>, _ y: UnsafePointer<T>, count: Int) -> Double {
+        var a0 = 0.0, a1 = 0.0
+        var i = 0
+        while i + 2 <= count {
+            a0 += x[i].double * y[i].double; a1 += x[i + 1].double * y[i + 1].double
+            i += 2
+        }
+        if i < count { a0 += x[i].double * y[i].double }
+        return a0 + a1
+    }
+
+    /// Index of the first NaN or infinity, or nil.
+    @inlinable
+    public static func firstNonFinite<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Int? {
+        var i = 0
+        while i + 8 <= count {
+            // x·0 is 0 for finite x and NaN otherwise: one branch per block of 8.
+            var acc: T = 0
+            for k in 0..<8 { acc += x[i + k] * 0 }
+            if !acc.isFinite { for k in 0..<8 where !x[i + k].isFinite { return i + k } }
+            i += 8
+        }
+        while i < count { if !x[i].isFinite { return i }; i += 1 }
+        return nil
+    }
+
+    /// sign with sign(0) = 0.
+    @inlinable public static func sign(_ x: Double) -> Double { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+}
+
+/// Namespace of the engine's kernels (one softmax, one log-sum-exp, one norm: variants are
+/// parameters, not copies).
+public enum Kernels {}

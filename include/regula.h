@@ -1,0 +1,262 @@
+/*
+ * regula.h — the stable C ABI of Regula.
+ *
+ * Regula is the regularization literature as one verified library: penalties (value, exact
+ * gradient, prox), losses, output maps (softmax alternatives with their VJPs), all behind one
+ * registry that built-ins and plugins share.
+ *
+ * Overview
+ *   - Every function returns an rg_status (RG_OK == 0); results come back through OUT pointers.
+ *     The exceptions are rg_version(), rg_abi_version() and rg_last_error().
+ *   - On failure, rg_last_error() returns a message naming the problem (thread-local).
+ *   - Arrays are passed as rg_array views (data, dtype, rank, shape, optional strides in
+ *     elements), which map one to one onto DLPack's DLTensor on CPU. Inputs may be strided;
+ *     outputs must be C-contiguous with the documented shape and the input's dtype.
+ *   - Components are created by id with a parameter string, e.g. "strength=0.01,q=0.5".
+ *     Unknown ids, unknown parameters and out-of-range values are errors.
+ *   - Nothing the caller passes can make the library abort: every argument is validated first.
+ *
+ * Worked example
+ *
+ *     #include <regula.h>
+ *     double w[4] = {1.0, -2.0, 0.5, 0.0}, g[4], value;
+ *     int64_t shape[2] = {2, 2};
+ *     rg_array W = {w, RG_FLOAT64, 2, shape, NULL}, G = {g, RG_FLOAT64, 2, shape, NULL};
+ *     rg_penalty *p = NULL;
+ *     if (rg_penalty_new("l1", "strength=1", &p) != RG_OK) { puts(rg_last_error()); return 1; }
+ *     rg_penalty_eval(p, &W, NULL, 0, &value, &G);     // value = 3.5, g = sign(w)
+ *     rg_penalty_prox(p, &W, 0.6, NULL, 0, &G);        // g = soft-threshold(w, 0.6)
+ *     rg_penalty_free(p);
+ */
+#ifndef REGULA_H
+#define REGULA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RG_API __attribute__((visibility("default")))
+#else
+#define RG_API
+#endif
+
+/* ===================================================================================== */
+/* Version                                                                                */
+/* ===================================================================================== */
+
+/** ABI version. Bumped only on incompatible changes (which we do not make: we add _v2). */
+#define REGULA_ABI_VERSION 1
+
+/** Library version string, e.g. "0.1.0". Static storage; never free. Thread safety: reentrant. */
+RG_API const char *rg_version(void);
+
+/** The REGULA_ABI_VERSION the library was built with. Thread safety: reentrant. */
+RG_API int32_t rg_abi_version(void);
+
+/* ===================================================================================== */
+/* Status codes (explicit and append-only)                                               */
+/* ===================================================================================== */
+
+typedef int32_t rg_status;
+#define RG_OK                    0
+#define RG_ERR_NULL              1  /* a required pointer was NULL */
+#define RG_ERR_INVALID_ARGUMENT  2  /* an argument is malformed (rank, count, step, ...) */
+#define RG_ERR_UNKNOWN_ID        3  /* no component with that id */
+#define RG_ERR_UNKNOWN_PARAMETER 4  /* a parameter or input name the component does not take */
+#define RG_ERR_PARAMETER         5  /* a parameter value is out of range or of the wrong type */
+#define RG_ERR_SHAPE             6  /* shapes do not fit */
+#define RG_ERR_DTYPE             7  /* unsupported or mismatched dtype */
+#define RG_ERR_NONFINITE         8  /* NaN or infinity in an input */
+#define RG_ERR_UNSUPPORTED       9  /* e.g. prox on a penalty that has none */
+#define RG_ERR_PLUGIN           10  /* a plugin could not be loaded or registered */
+#define RG_ERR_CALLBACK         11  /* a user or plugin function reported an error */
+#define RG_ERR_INVALID_HANDLE   12  /* the handle is not live (freed, or never created) */
+#define RG_ERR_INTERNAL         13  /* a bug in Regula: please report it */
+
+/* ===================================================================================== */
+/* Opaque handles                                                                         */
+/* ===================================================================================== */
+
+typedef struct rg_penalty rg_penalty; /* a configured penalty */
+typedef struct rg_loss rg_loss;       /* a configured loss */
+typedef struct rg_map rg_map;         /* a configured output map or activation */
+
+/* ===================================================================================== */
+/* Arrays                                                                                 */
+/* ===================================================================================== */
+
+/* dtypes (explicit and append-only) */
+#define RG_FLOAT32 0
+#define RG_FLOAT64 1
+#define RG_INT32   2
+#define RG_INT64   3
+
+/** Maximum rank of an array. */
+#define RG_MAX_RANK 8
+
+/**
+ * A borrowed view of a CPU array. `strides` counts elements (not bytes) and may be NULL for
+ * C-contiguous data; negative strides are allowed for inputs. A rank-0 array is a scalar.
+ * Ownership: the caller owns everything; Regula never keeps the pointers after a call returns.
+ */
+typedef struct rg_array {
+    void *data;
+    int32_t dtype;
+    int32_t ndim;
+    const int64_t *shape;
+    const int64_t *strides;
+} rg_array;
+
+/** A named array: side inputs of a call ("labels", "mask", ...) or fixed data of a component. */
+typedef struct rg_named_array {
+    const char *name;
+    rg_array array;
+} rg_named_array;
+
+/* ===================================================================================== */
+/* Registry                                                                               */
+/* ===================================================================================== */
+
+/**
+ * Number of registered components (built-ins and plugins).
+ * OUT count. Thread safety: serialized global (safe from any thread). Errors: RG_ERR_NULL.
+ */
+RG_API rg_status rg_component_count(int64_t *count);
+
+/**
+ * Id of component `index` (0 <= index < count), in sorted order.
+ * OUT id: static storage owned by Regula, valid for the life of the process.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_ARGUMENT (index out of range).
+ */
+RG_API rg_status rg_component_id(int64_t index, const char **id);
+
+/**
+ * JSON description of a component: id, kind, summary, params [{name,type,default,min,max}],
+ * inputs, reference, formula, confidence, notes, has_prox / has_vjp.
+ * OUT json: thread-local storage owned by Regula, valid until the next rg_describe call on the
+ * same thread. Errors: RG_ERR_NULL, RG_ERR_UNKNOWN_ID.
+ */
+RG_API rg_status rg_describe(const char *id, const char **json);
+
+/* ===================================================================================== */
+/* Penalties: R(W) with value, exact gradient and prox. strength multiplies value/gradient; */
+/* a prox call with `step` uses t = step * strength.                                     */
+/* ===================================================================================== */
+
+/**
+ * Creates a penalty. IN id, IN params ("name=value,..." or NULL/"" for defaults).
+ * OUT out: a new handle; free it with rg_penalty_free.
+ * Errors: RG_ERR_NULL, RG_ERR_UNKNOWN_ID, RG_ERR_UNKNOWN_PARAMETER, RG_ERR_PARAMETER.
+ * Thread safety: reentrant.
+ */
+RG_API rg_status rg_penalty_new(const char *id, const char *params, rg_penalty **out);
+
+/**
+ * Creates a penalty with fixed data arrays (e.g. a matrix "C", initial weights "w0").
+ * The arrays are copied; the caller keeps ownership of its memory.
+ */
+RG_API rg_status rg_penalty_new_with(const char *id, const char *params,
+                                     const rg_named_array *data, int64_t n_data,
+                                     rg_penalty **out);
+
+/**
+ * Value and gradient. IN w (float32/float64), IN inputs (per-call side inputs, may be NULL when
+ * n_inputs == 0), OUT value (strength * R(w)), OUT grad (may be NULL for value only; otherwise
+ * C-contiguous, w's shape and dtype). The value is accumulated in double.
+ * Thread safety: one thread per handle at a time. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE,
+ * RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_NONFINITE, RG_ERR_UNKNOWN_PARAMETER (unknown input name),
+ * RG_ERR_CALLBACK.
+ */
+RG_API rg_status rg_penalty_eval(rg_penalty *p, const rg_array *w,
+                                 const rg_named_array *inputs, int64_t n_inputs,
+                                 double *value, rg_array *grad);
+
+/**
+ * Proximal operator prox_{t R}(v), t = step * strength, written into out (C-contiguous, v's
+ * shape and dtype; out may alias v's memory when v is contiguous). step must be >= 0 and finite.
+ * Errors: as rg_penalty_eval, plus RG_ERR_UNSUPPORTED when the penalty has no prox.
+ */
+RG_API rg_status rg_penalty_prox(rg_penalty *p, const rg_array *v, double step,
+                                 const rg_named_array *inputs, int64_t n_inputs, rg_array *out);
+
+/** Frees a penalty. rg_penalty_free(NULL) is a no-op. Errors: RG_ERR_INVALID_HANDLE. */
+RG_API rg_status rg_penalty_free(rg_penalty *p);
+
+/* ===================================================================================== */
+/* Losses on logits (batch, classes) and a target: integer labels (batch,) as int32/int64, */
+/* or real targets (probabilities (batch, classes), or values for regression losses).     */
+/* Reduction is a parameter: "reduction=mean" (default), "sum" or "none".                */
+/* ===================================================================================== */
+
+RG_API rg_status rg_loss_new(const char *id, const char *params, rg_loss **out);
+RG_API rg_status rg_loss_new_with(const char *id, const char *params,
+                                  const rg_named_array *data, int64_t n_data, rg_loss **out);
+
+/**
+ * Evaluates the loss. IN logits, IN target (may be NULL for losses that take none), IN inputs.
+ * OUT value: the reduced loss (for "none": the sum of the per-sample losses).
+ * OUT per_sample: optional (NULL or a contiguous array of shape (batch,) with the logits' dtype).
+ * OUT grad: optional gradient of `value` with respect to the logits (logits' shape and dtype).
+ * Thread safety: one thread per handle at a time.
+ */
+RG_API rg_status rg_loss_eval(rg_loss *l, const rg_array *logits, const rg_array *target,
+                              const rg_named_array *inputs, int64_t n_inputs,
+                              double *value, rg_array *per_sample, rg_array *grad);
+
+/**
+ * Updates a stateful loss (e.g. "epoch=3" for schedules). Errors: RG_ERR_UNKNOWN_PARAMETER for
+ * a name the loss does not keep as state, RG_ERR_UNSUPPORTED for a stateless loss.
+ */
+RG_API rg_status rg_loss_update(rg_loss *l, const char *state);
+
+RG_API rg_status rg_loss_free(rg_loss *l);
+
+/* ===================================================================================== */
+/* Output maps and activations, applied along the last axis.                              */
+/* ===================================================================================== */
+
+RG_API rg_status rg_map_new(const char *id, const char *params, rg_map **out);
+RG_API rg_status rg_map_new_with(const char *id, const char *params,
+                                 const rg_named_array *data, int64_t n_data, rg_map **out);
+
+/** y = map(x). OUT y: C-contiguous, x's shape and dtype. */
+RG_API rg_status rg_map_forward(rg_map *m, const rg_array *x,
+                                const rg_named_array *inputs, int64_t n_inputs, rg_array *y);
+
+/** Vector-Jacobian product gx = J(x)^T cotangent. OUT gx: x's shape and dtype. */
+RG_API rg_status rg_map_vjp(rg_map *m, const rg_array *x, const rg_array *cotangent,
+                            const rg_named_array *inputs, int64_t n_inputs, rg_array *gx);
+
+RG_API rg_status rg_map_free(rg_map *m);
+
+/* ===================================================================================== */
+/* Plugins (see regula_plugin.h for the descriptor a plugin exports)                      */
+/* ===================================================================================== */
+
+/**
+ * Loads a plugin shared library (RTLD_NOW | RTLD_LOCAL) and registers its components.
+ * The library is never unloaded. Loading the same file twice is a no-op.
+ * Errors: RG_ERR_NULL, RG_ERR_PLUGIN (missing file, no entry symbol, wrong ABI version or
+ * struct size, missing functions, duplicate ids: nothing is registered then).
+ * Thread safety: serialized global.
+ */
+RG_API rg_status rg_plugin_load(const char *path);
+
+/* ===================================================================================== */
+/* Errors                                                                                 */
+/* ===================================================================================== */
+
+/**
+ * Message of the last failed call on this thread ("" when none). Thread-local storage owned by
+ * Regula, valid until the next failing call on the same thread.
+ */
+RG_API const char *rg_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REGULA_H */
