@@ -1,0 +1,123 @@
+// Regula — an MLP classifier built as a graph: linear layers, activations, optional layer norm,
+// residual adds and dropout, a registered loss (after an optional output map), and registered
+// penalties attached to the weight matrices.
+
+import RegulaEngine
+
+/// The architecture of an MLP classifier.
+public struct ModelSpec: Sendable, Equatable {
+    /// Hidden layer widths (empty: a linear model).
+    public var widths: [Int]
+    public var activation: Activation
+    /// Dropout probability after each hidden activation (0: none).
+    public var dropout: Double
+    /// Layer norm before each hidden activation.
+    public var layerNorm: Bool
+    /// Residual add around hidden layers whose input and output widths agree.
+    public var residual: Bool
+
+    public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
+                layerNorm: Bool = false, residual: Bool = false) {
+        self.widths = widths; self.activation = activation; self.dropout = dropout
+        self.layerNorm = layerNorm; self.residual = residual
+    }
+}
+
+/// A penalty on the weight matrices: added to the objective (its gradient) or applied as a
+/// proximal step after each update.
+public struct PenaltySpec: Sendable, Equatable {
+    public var id: String
+    /// Parameter text for the registry ("strength=1e-4,q=0.5").
+    public var params: String
+    public var prox: Bool
+
+    public init(id: String, params: String = "", prox: Bool = false) {
+        self.id = id; self.params = params; self.prox = prox
+    }
+
+    /// Parses `id=strength`, `id-prox=strength`, `id:name=value,...` or `id`.
+    public static func parse(_ text: String) throws -> PenaltySpec {
+        var head = text.trimmingSpaces(), params = ""
+        if let c = head.firstIndex(of: ":") {
+            params = String(head[head.index(after: c)...]); head = String(head[..<c])
+        } else if let e = head.firstIndex(of: "=") {
+            let v = String(head[head.index(after: e)...]).trimmingSpaces()
+            guard Double(v) != nil else {
+                throw RegulaError.invalidArgument("penalty '\(text)': expected id=strength or id:name=value,...")
+            }
+            params = "strength=\(v)"; head = String(head[..<e])
+        }
+        head = head.trimmingSpaces()
+        let prox = head.hasSuffix("-prox")
+        if prox { head.removeLast(5) }
+        guard !head.isEmpty else { throw RegulaError.invalidArgument("penalty '\(text)' has no id") }
+        return PenaltySpec(id: head, params: params, prox: prox)
+    }
+
+    public var description: String {
+        (prox ? "\(id)-prox" : id) + (params.isEmpty ? "" : ":" + params)
+    }
+}
+
+/// The graph of a classifier and the nodes a trainer feeds and reads.
+public final class Classifier {
+    public let graph: Graph
+    public let x: NodeRef
+    public let y: NodeRef
+    public let logits: NodeRef
+    public let lossOp: LossOp
+    /// Weight matrices (name, node) in layer order.
+    public let weights: [(name: String, node: NodeRef)]
+    /// Prox steps to run after each update.
+    public let proxSteps: [ProxStep]
+
+    /// Builds the graph. `loss` and `outputMap` are "id" or "id:params" specs.
+    public init(features: Int, classes: Int, model: ModelSpec, loss: String,
+                outputMap: String? = nil, penalties: [PenaltySpec] = [], seed: UInt64) throws {
+        let g = Graph(seed: seed)
+        graph = g
+        x = g.input(cols: features)
+        y = g.input(cols: 1)
+        var h = x, width = features
+        var weights: [(String, NodeRef)] = []
+        for (i, w) in model.widths.enumerated() {
+            guard w > 0 else { throw RegulaError.invalidParameter(name: "widths", value: String(w), reason: "must be > 0") }
+            let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
+            let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
+            weights.append(("layer\(i)", wn))
+            var z = try g.linear(h, wn, bn)
+            if model.layerNorm {
+                let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
+                let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
+                z = try g.layerNorm(z, gain: gain, bias: beta)
+            }
+            z = g.activation(z, model.activation)
+            if model.residual && w == width && i > 0 { z = try g.add(z, h) }
+            if model.dropout > 0 { z = try g.dropout(z, p: model.dropout) }
+            h = z; width = w
+        }
+        let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
+        let bo = g.parameter("output.bias", shape: [classes], .zeros)
+        weights.append(("output", wo))
+        logits = try g.linear(h, wo, bo)
+        var scores = logits
+        if let outputMap {
+            let (id, text) = TransformCatalog.split(outputMap)
+            scores = try g.custom(try MapOp(try Registry.shared.map(id, text)), [logits])
+        }
+        let (lid, ltext) = TransformCatalog.split(loss)
+        lossOp = try LossOp(try Registry.shared.loss(lid, ltext))
+        try g.minimize(try g.custom(lossOp, [scores, y]))
+        var prox: [ProxStep] = []
+        for p in penalties {
+            let instance = try Registry.shared.penalty(p.id, p.params)
+            if p.prox { prox.append(try ProxStep(instance)); continue }
+            guard instance.info.inputs.allSatisfy({ !$0.required }) else {
+                throw RegulaError.invalidArgument("penalty '\(p.id)' needs per-call inputs; it cannot be attached to weights")
+            }
+            for (_, w) in weights { try g.minimize(try g.custom(PenaltyOp(instance), [w])) }
+        }
+        self.weights = weights
+        proxSteps = prox
+    }
+}

@@ -1,0 +1,222 @@
+// Regula — the training loop: batches, the optimizer step with its transforms, evaluation and
+// the report (accuracy, ECE, NLL, exact zeros, singular value ranges, wall time).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import RegulaEngine
+
+/// Everything one training run needs besides the data.
+public struct TrainConfig: Sendable {
+    public var model = ModelSpec()
+    /// "id" or "id:params" of a registered loss.
+    public var loss = "softmax_cross_entropy"
+    /// Optional registered output map applied to the logits before the loss.
+    public var outputMap: String? = nil
+    public var penalties: [PenaltySpec] = []
+    /// Transform specs "id:params" (catalogue transforms.md).
+    public var transforms: [String] = []
+    /// "adam", "adamw" (Adam + decoupled_weight_decay), "sgd".
+    public var optimizer = "adam"
+    public var lr = 1e-3
+    public var momentum = 0.9
+    public var nesterov = false
+    public var beta1 = 0.9, beta2 = 0.999, eps = 1e-8
+    /// AdamW's λ.
+    public var weightDecay = 0.01
+    /// "constant", "cosine", "step".
+    public var schedule = "cosine"
+    /// Linear warmup steps.
+    public var warmup = 0
+    /// For "step": decay every this many epochs by `stepGamma`.
+    public var stepEvery = 30
+    public var stepGamma = 0.1
+    public var epochs = 40
+    public var batch = 32
+    public var seed: UInt64 = 0
+    /// Standardise features with the training part's statistics.
+    public var standardize = true
+
+    public init() {}
+}
+
+/// Progress after each epoch.
+public struct EpochInfo: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    /// Mean objective (flooded task loss + penalties) over the epoch's batches.
+    public var loss: Double
+    /// Accuracy of the training batches' logits (train mode).
+    public var trainAccuracy: Double
+    public var seconds: Double
+}
+
+/// The spectrum summary of one weight matrix.
+public struct LayerSpectrum: Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var minSingular: Double
+    public var maxSingular: Double
+}
+
+/// The result of a run.
+public struct TrainReport: Sendable {
+    public var test: ClassificationMetrics
+    public var train: ClassificationMetrics
+    /// Share of weight-matrix entries that are exactly zero.
+    public var zeroShare: Double
+    public var layers: [LayerSpectrum]
+    public var seconds: Double
+    public var steps: Int
+    /// Gradient evaluations (wrappers such as SAM add their extra passes).
+    public var evaluations: Int
+    public var finalLoss: Double
+}
+
+/// Monotonic seconds.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+public enum Trainer {
+    /// Builds the optimizer of a config.
+    static func optimizer(_ c: TrainConfig) throws -> (Optimizer, [StepTransform]) {
+        switch c.optimizer {
+        case "sgd": return (try Optimizer(.sgd(momentum: c.momentum, nesterov: c.nesterov)), [])
+        case "adam": return (try Optimizer(.adam(beta1: c.beta1, beta2: c.beta2, eps: c.eps)), [])
+        case "adamw":
+            return (try Optimizer(.adam(beta1: c.beta1, beta2: c.beta2, eps: c.eps)), [DecoupledWeightDecay(lambda: c.weightDecay)])
+        default: throw RegulaError.invalidParameter(name: "optimizer", value: c.optimizer, reason: "must be one of adam, adamw, sgd")
+        }
+    }
+
+    static func schedule(_ c: TrainConfig, total: Int, stepsPerEpoch: Int) throws -> Schedule {
+        guard c.lr > 0, c.lr.isFinite else { throw RegulaError.invalidParameter(name: "lr", value: formatNumber(c.lr), reason: "must be > 0") }
+        switch c.schedule {
+        case "constant": return Schedule(base: c.lr, decay: .constant, warmup: c.warmup, total: total)
+        case "cosine": return Schedule(base: c.lr, decay: .cosine(minFactor: 0), warmup: c.warmup, total: total)
+        case "step":
+            return Schedule(base: c.lr, decay: .step(every: c.stepEvery * stepsPerEpoch, gamma: c.stepGamma), warmup: c.warmup, total: total)
+        default: throw RegulaError.invalidParameter(name: "schedule", value: c.schedule, reason: "must be one of constant, cosine, step")
+        }
+    }
+
+    /// Trains a classifier on `train` and evaluates it on `test`.
+    public static func run(train rawTrain: Dataset, test rawTest: Dataset, config c: TrainConfig,
+                           progress: ((EpochInfo) -> Void)? = nil) throws -> TrainReport {
+        let start = monotonicSeconds()
+        guard c.epochs >= 1, c.batch >= 1 else { throw RegulaError.invalidArgument("epochs and batch must be >= 1") }
+        guard rawTrain.features == rawTest.features, rawTrain.classes == rawTest.classes else {
+            throw RegulaError.shape("train and test data disagree in features or classes")
+        }
+        var train = rawTrain, test = rawTest
+        if c.standardize {
+            let (m, s) = rawTrain.standardization()
+            train = rawTrain.standardized(mean: m, scale: s); test = rawTest.standardized(mean: m, scale: s)
+        }
+        let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
+                                   outputMap: c.outputMap, penalties: c.penalties, seed: c.seed)
+        let g = model.graph
+        let (opt, base) = try optimizer(c)
+        var steps = base
+        var wrapper: GradientWrapper? = nil
+        var flood: Double? = nil
+        for spec in c.transforms {
+            switch try TransformCatalog.make(spec, seed: c.seed) {
+            case .step(let t): steps.append(t)
+            case .wrapper(let w):
+                guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per run") }
+                wrapper = w
+            case .flood(let b):
+                guard flood == nil else { throw RegulaError.invalidArgument("flooding is given twice") }
+                flood = b
+            }
+        }
+        steps += model.proxSteps as [StepTransform]
+        let perEpoch = (train.count + c.batch - 1) / c.batch
+        let stepper = Stepper(params: g.parameters, optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
+                              transforms: steps, wrapper: wrapper)
+
+        var rng = RNG(seed: c.seed &+ 0x5348_5546)  // the batch order stream
+        var order = Array(0..<train.count)
+        var bx = [Double](), by = [Double]()
+        let k = train.classes
+        let termCount = g.objective.count
+        var seeds = [Double](repeating: 1, count: termCount)
+        var lastLoss = 0.0
+        // One evaluation at the current weights on the fed batch: flooding flips the task loss's sign.
+        let evaluate: () throws -> Double = {
+            try g.forward()
+            var terms = g.objectiveTerms
+            if let b = flood {
+                seeds[0] = Kernels.sign(terms[0] - b)
+                terms[0] = abs(terms[0] - b) + b
+            }
+            try g.backward(seeds: seeds)
+            return terms.reduce(0, +)
+        }
+        for epoch in 1...c.epochs {
+            shuffle(&order, &rng)
+            g.training = true
+            var total = 0.0, correct = 0
+            var b0 = 0
+            while b0 < order.count {
+                let idx = order[b0 ..< Swift.min(b0 + c.batch, order.count)]
+                bx.removeAll(keepingCapacity: true); by.removeAll(keepingCapacity: true)
+                for i in idx { bx += train.x[i * train.features ..< (i + 1) * train.features]; by.append(Double(train.y[i])) }
+                try g.feed([model.x: bx, model.y: by])
+                let l = try stepper.step(evaluate)
+                guard l.isFinite else { throw RegulaError.invalidArgument("the training loss became non-finite at epoch \(epoch); lower the learning rate") }
+                total += l * Double(idx.count)
+                correct += countCorrect(g.value(model.logits), by, classes: k)
+                b0 += c.batch
+            }
+            lastLoss = total / Double(order.count)
+            progress?(EpochInfo(epoch: epoch, epochs: c.epochs, loss: lastLoss,
+                                trainAccuracy: Double(correct) / Double(order.count), seconds: monotonicSeconds() - start))
+        }
+        let testMetrics = try evaluateLogits(model, test, batch: 512)
+        let trainMetrics = try evaluateLogits(model, train, batch: 512)
+        var zeros = 0, entries = 0
+        var layers: [LayerSpectrum] = []
+        for (name, node) in model.weights {
+            let w = g.value(node)
+            entries += w.count
+            for i in 0..<w.count where w[i] == 0 { zeros += 1 }
+            let (lo, hi) = try singularValueRange(w)
+            layers.append(LayerSpectrum(name: name, shape: w.shape, minSingular: lo, maxSingular: hi))
+        }
+        return TrainReport(test: testMetrics, train: trainMetrics, zeroShare: entries > 0 ? Double(zeros) / Double(entries) : 0,
+                           layers: layers, seconds: monotonicSeconds() - start, steps: stepper.step,
+                           evaluations: stepper.evaluations, finalLoss: lastLoss)
+    }
+
+    static func countCorrect(_ z: Tensor<Double>, _ labels: [Double], classes k: Int) -> Int {
+        var n = 0
+        for i in 0..<labels.count {
+            var arg = 0
+            for c in 1..<k where z[i * k + c] > z[i * k + arg] { arg = c }
+            if Double(arg) == labels[i] { n += 1 }
+        }
+        return n
+    }
+
+    /// Eval-mode logits of a dataset, then its metrics.
+    static func evaluateLogits(_ model: Classifier, _ d: Dataset, batch: Int) throws -> ClassificationMetrics {
+        let g = model.graph
+        g.training = false
+        defer { g.training = true }
+        var logits = [Double](); logits.reserveCapacity(d.count * d.classes)
+        var b0 = 0
+        while b0 < d.count {
+            let hi = Swift.min(b0 + batch, d.count)
+            try g.feed([model.x: Array(d.x[b0 * d.features ..< hi * d.features]), model.y: (b0..<hi).map { Double(d.y[$0]) }])
+            try g.forward()
+            logits += g.value(model.logits).buffer
+            b0 = hi
+        }
+        return ClassificationMetrics(logits: logits, labels: d.y, classes: d.classes)
+    }
+}

@@ -1,0 +1,210 @@
+// Regula — the training transforms of catalogue transforms.md: ids, parameter schemas, and
+// their construction from "id:name=value,..." specs (the only place they arrive as text).
+
+import RegulaEngine
+
+/// What a transform is (catalogue transforms §0 kinds).
+public enum TransformKind: String, Sendable {
+    case gradTransform = "grad_transform"
+    case postStep = "post_step"
+    case optimizerWrapper = "optimizer_wrapper"
+    case lossTransform = "loss_transform"
+}
+
+/// The description of one transform id.
+public struct TransformInfo: Sendable {
+    public let id: String
+    public let kind: TransformKind
+    public let summary: String
+    public let formula: String
+    public let reference: String
+    public let confidence: String
+    public let notes: String
+    public let params: [ParamSpec]
+}
+
+/// `prox_step` (post_step): w ← prox_{η_t·lrScale·strength·R}(w) after every update, for the
+/// weight matrices (slots with `decay`). The step uses the scalar scheduled learning rate even
+/// under Adam (the common approximation; catalogue transforms §16b asks to state which).
+public final class ProxStep: StepTransform {
+    public let id = "prox_step", stage = TransformStage.postStep
+    public let penalty: PenaltyInstance
+    private let selected: (ParameterSlot) -> Bool
+
+    public init(_ penalty: PenaltyInstance, on selected: @escaping (ParameterSlot) -> Bool = { $0.decay }) throws {
+        guard penalty.hasProx else { throw RegulaError.unsupported("'\(penalty.info.id)' has no prox: it cannot be a prox_step") }
+        self.penalty = penalty; self.selected = selected
+    }
+
+    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
+        for p in params where selected(p) {
+            let w = p.valueTensor
+            try penalty.prox(w, step: ctx.lr * p.lrScale, into: w)  // out may alias v
+        }
+    }
+}
+
+/// A transform built from a spec, in the form the trainer wires in.
+public enum BuiltTransform {
+    case step(StepTransform)
+    case wrapper(GradientWrapper)
+    /// Flooding: the mini-batch loss L becomes |L − b| + b (gradient sign(L − b)·∇L).
+    case flood(Double)
+}
+
+public enum TransformCatalog {
+    static func real(_ n: String, _ d: Double, min: Double = 0, minOpen: Bool = false, _ doc: String) -> ParamSpec {
+        .real(n, d, min: min, minOpen: minOpen, doc)
+    }
+
+    /// Every transform the trainer implements, in the catalogue's §0 order.
+    public static let all: [TransformInfo] = [
+        TransformInfo(id: "decoupled_weight_decay", kind: .gradTransform,
+                      summary: "AdamW-style decay: w ← w − η(d + λw), after the optimizer's direction",
+                      formula: "d ← Dir(g) + λw (masked: matrices only); w ← w − η_t d",
+                      reference: "Decoupled Weight Decay Regularization (Loshchilov & Hutter 2019); Why Do We Need Weight Decay in Modern Deep Learning? (D'Angelo et al. 2024)",
+                      confidence: "high",
+                      notes: "torch/optax convention: the decay is scaled by the full current learning rate η_t (not only the schedule multiplier). Biases and norm gains are not decayed by default.",
+                      params: [real("weight_decay", 0.01, "λ (torch AdamW default 0.01)")]),
+        TransformInfo(id: "l2_grad", kind: .gradTransform,
+                      summary: "coupled L2: g ← g + λw before the optimizer (torch SGD/Adam weight_decay)",
+                      formula: "g̃ = g + λw (masked: matrices only)", reference: "optax add_decayed_weights + optimizer; torch SGD(weight_decay)",
+                      confidence: "high", notes: "", params: [real("weight_decay", 1e-4, "λ")]),
+        TransformInfo(id: "clip_global_norm", kind: .gradTransform,
+                      summary: "scale all gradients by c/‖g‖ when the global norm exceeds c",
+                      formula: "n = √Σ‖g_p‖²; n > c ⇒ g_p ← g_p·c/n",
+                      reference: "On the difficulty of training Recurrent Neural Networks (Pascanu et al. 2013); optax clip_by_global_norm",
+                      confidence: "high", notes: "optax rule (exact select, no epsilon); the pre-clip norm is kept for logging.",
+                      params: [real("max_norm", 1, minOpen: true, "threshold c")]),
+        TransformInfo(id: "clip_tensor_norm", kind: .gradTransform,
+                      summary: "per-tensor norm clipping", formula: "g_p ← g_p·min(1, c/‖g_p‖)",
+                      reference: "On the difficulty of training Recurrent Neural Networks (Pascanu et al. 2013)",
+                      confidence: "high", notes: "", params: [real("max_norm", 1, minOpen: true, "threshold c")]),
+        TransformInfo(id: "clip_value", kind: .gradTransform,
+                      summary: "elementwise gradient clipping", formula: "g ← clamp(g, −c, c)",
+                      reference: "optax clip / torch clip_grad_value_", confidence: "high", notes: "",
+                      params: [real("max_delta", 1, minOpen: true, "c")]),
+        TransformInfo(id: "perp_grad", kind: .gradTransform,
+                      summary: "⊥Grad: remove the gradient component along each weight tensor",
+                      formula: "g⊥ = g − (wᵀg/(wᵀw+1e-30)) w; preserve_norm: g' = g⊥‖g‖/(‖g⊥‖+1e-30)",
+                      reference: "Grokking at the Edge of Numerical Stability (Prieto et al. 2025), official OrthoGrad",
+                      confidence: "high", notes: "Applied to every parameter tensor (biases too), as the official wrapper does.",
+                      params: [.bool("preserve_norm", true, "rescale to the original gradient norm (official code)")]),
+        TransformInfo(id: "grad_noise", kind: .gradTransform,
+                      summary: "annealed Gaussian gradient noise", formula: "g ← g + N(0, η/(1+t)^γ), t from 0",
+                      reference: "Adding Gradient Noise Improves Learning for Very Deep Networks (Neelakantan et al. 2015); optax add_noise",
+                      confidence: "high", notes: "Seeded from the run's seed.",
+                      params: [real("eta", 0.01, "η"), real("gamma", 0.55, "γ")]),
+        TransformInfo(id: "flooding", kind: .lossTransform,
+                      summary: "flooding: L̃ = |L − b| + b on the mini-batch mean task loss",
+                      formula: "∇L̃ = sign(L − b)·∇L (ascent below the flood level)",
+                      reference: "Do We Need Zero Training Loss After Achieving Zero Training Error? (Ishida et al. 2020)",
+                      confidence: "high",
+                      notes: "Applies to the task loss only; penalty terms keep their sign (as in the paper's code, where weight decay sits in the optimizer). sign(0) = 0.",
+                      params: [real("b", 0.01, "flood level (paper grid 0..0.1)")]),
+        TransformInfo(id: "prox_step", kind: .postStep,
+                      summary: "proximal step of a penalty after every update: w ← prox_{η·strength·R}(w)",
+                      formula: "w ← argmin_u ½‖u − w‖² + η_t·lrScale·strength·R(u)",
+                      reference: "proximal gradient method; catalogue transforms §16b",
+                      confidence: "high",
+                      notes: "Uses the scalar scheduled η_t also under Adam (the common approximation, not the per-coordinate η/(√v̂+eps)). Acts on weight matrices. Spec: prox_step:penalty=<id>,<penalty params> or --penalty <id>-prox=<strength>.",
+                      params: []),
+        TransformInfo(id: "sam", kind: .optimizerWrapper,
+                      summary: "sharpness-aware minimisation: gradient at w + ρg/‖g‖ (same batch)",
+                      formula: "e = ρ g/‖g‖ (global); optimizer gets ∇L_B(w + e)",
+                      reference: "Sharpness-Aware Minimization for Efficiently Improving Generalization (Foret et al. 2021)",
+                      confidence: "high", notes: "Exact normaliser (no epsilon; a zero gradient gives e = 0). +1 gradient evaluation per step.",
+                      params: [real("rho", 0.05, "ρ")]),
+        TransformInfo(id: "usam", kind: .optimizerWrapper,
+                      summary: "unnormalised SAM: gradient at w + ρg", formula: "e = ρ g",
+                      reference: "Towards Understanding Sharpness-Aware Minimization (Andriushchenko & Flammarion 2022); An SDE for Modeling SAM (Monzio Compagnoni et al. 2023)",
+                      confidence: "high", notes: "", params: [real("rho", 0.05, "ρ")]),
+        TransformInfo(id: "dnsam", kind: .optimizerWrapper,
+                      summary: "SAM normalised by the full-gradient norm (running estimate)",
+                      formula: "e = ρ g/‖∇L(w)‖; estimate: buf = g, then buf ← (1−θ)buf + θg; N = ‖buf‖ + 1e-12",
+                      reference: "An SDE for Modeling SAM: Theory and Insights (Monzio Compagnoni et al. 2023)",
+                      confidence: "medium",
+                      notes: "No official code. The trainer uses the running estimate of a public third-party DNSAM optimizer (dnsam_theta = 0.9, buffer initialised with the first gradient, 1e-12 in the normaliser); the engine's SharpnessAware(.dnsam, fullGradNorm:) takes an exact full-batch norm instead.",
+                      params: [real("rho", 0.05, "ρ"), .real("theta", 0.9, min: 0, max: 1, minOpen: true, "θ of the running gradient estimate")]),
+        TransformInfo(id: "amp", kind: .optimizerWrapper,
+                      summary: "adversarial model perturbation: K ascent steps in per-tensor ε-balls",
+                      formula: "Δ_p ← P_ε(Δ_p + η_in g_p) per tensor, K times; optimizer gets ∇L_B(w + Δ)",
+                      reference: "Regularizing Neural Networks via Adversarial Model Perturbation (Zheng et al. 2021), official amp.py",
+                      confidence: "high", notes: "Projection Δ·min(1, ε/(‖Δ‖+1e-12)) as the official code; the official script's extra grad clipping is a separate transform here.",
+                      params: [real("epsilon", 0.5, "ball radius ε"), real("inner_lr", 1, "η_in"),
+                               .int("inner_iter", 1, min: 1, "K")]),
+        TransformInfo(id: "fd_grad_reg", kind: .optimizerWrapper,
+                      summary: "finite-difference gradient regularisation (F-GR / B-GR) of L + γ/2‖∇L‖²",
+                      formula: "forward: (1 − γ/ε) g + (γ/ε) ∇L(w + εg); backward: (1 + γ/ε) g − (γ/ε) ∇L(w − εg)",
+                      reference: "Understanding Gradient Regularization in Deep Learning: Efficient Finite-Difference Computation and Implicit Bias (Karakida et al. 2023)",
+                      confidence: "medium",
+                      notes: "No single default in the paper; γ = 0.01, ε = 0.1 from its grids (catalogue suggestion). normalize_probe uses the probe ε g/‖g‖.",
+                      params: [real("gamma", 0.01, "γ"), real("epsilon", 0.1, minOpen: true, "ε"),
+                               .choice("mode", ["forward", "backward"], "F-GR or B-GR"),
+                               .bool("normalize_probe", false, "probe ε·g/‖g‖")]),
+    ]
+
+    public static func info(_ id: String) throws -> TransformInfo {
+        guard let t = all.first(where: { $0.id == id }) else {
+            throw RegulaError.unknownComponent(id)
+        }
+        return t
+    }
+
+    /// Splits "id:name=value,..." (or "id") into the id and its parameter text.
+    public static func split(_ spec: String) -> (id: String, params: String) {
+        guard let c = spec.firstIndex(of: ":") else { return (spec.trimmingSpaces(), "") }
+        return (String(spec[..<c]).trimmingSpaces(), String(spec[spec.index(after: c)...]))
+    }
+
+    /// Validated parameter values (defaults filled in) of a transform.
+    static func values(_ info: TransformInfo, _ text: String) throws -> [String: ParamValue] {
+        var values: [String: ParamValue] = [:]
+        for s in info.params { if let d = s.defaultValue { values[s.name] = d } }
+        for (name, v) in try ParamParser.parse(text) {
+            guard let spec = info.params.first(where: { $0.name == name }) else {
+                throw RegulaError.unknownParameter(component: info.id, name: name, known: info.params.map(\.name))
+            }
+            values[name] = try spec.validate(v)
+        }
+        return values
+    }
+
+    /// Builds a transform from its spec. `seed` seeds stochastic transforms.
+    public static func make(_ spec: String, seed: UInt64 = 0) throws -> BuiltTransform {
+        let (id, text) = split(spec)
+        if id == "prox_step" {
+            var parsed = try ParamParser.parse(text)
+            guard let k = parsed.firstIndex(where: { $0.0 == "penalty" }), case .string(let pid) = parsed[k].1 else {
+                throw RegulaError.invalidArgument("prox_step needs penalty=<id> (a penalty with a prox)")
+            }
+            parsed.remove(at: k)
+            let rest = parsed.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+            return .step(try ProxStep(try Registry.shared.penalty(pid, rest)))
+        }
+        let info = try info(id)
+        let p = Params(component: id, values: try values(info, text), data: [:])
+        switch id {
+        case "decoupled_weight_decay": return .step(DecoupledWeightDecay(lambda: try p.real("weight_decay")))
+        case "l2_grad": return .step(L2Grad(lambda: try p.real("weight_decay")))
+        case "clip_global_norm": return .step(ClipGlobalNorm(maxNorm: try p.real("max_norm")))
+        case "clip_tensor_norm": return .step(ClipTensorNorm(maxNorm: try p.real("max_norm")))
+        case "clip_value": return .step(ClipValue(maxDelta: try p.real("max_delta")))
+        case "perp_grad": return .step(PerpGrad(preserveNorm: try p.bool("preserve_norm")))
+        case "grad_noise":
+            return .step(GradNoise(eta: try p.real("eta"), gamma: try p.real("gamma"), seed: seed &+ 0x6E6F_6973_65))
+        case "flooding": return .flood(try p.real("b"))
+        case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
+        case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
+        case "dnsam": return .wrapper(SharpnessAware(.dnsam, rho: try p.real("rho"), theta: try p.real("theta")))
+        case "amp":
+            return .wrapper(AdversarialModelPerturbation(epsilon: try p.real("epsilon"), innerLR: try p.real("inner_lr"),
+                                                         innerIter: try p.int("inner_iter")))
+        case "fd_grad_reg":
+            return .wrapper(FiniteDifferenceGradReg(gamma: try p.real("gamma"), epsilon: try p.real("epsilon"),
+                                                    backward: try p.string("mode") == "backward",
+                                                    normalizeProbe: try p.bool("normalize_probe")))
+        default: throw RegulaError.internal("transform '\(id)' is listed but not built")
+        }
+    }
+}

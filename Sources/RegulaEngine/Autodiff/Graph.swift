@@ -1,0 +1,389 @@
+// Regula engine — a static reverse-mode autodiff graph: build once, run forward/backward per batch.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A node of a `Graph` (its index in build order).
+public struct NodeRef: Hashable, Sendable {
+    public let index: Int
+}
+
+/// The rows of a node: the batch (set per run, may change between runs) or a fixed count.
+public enum Rows: Equatable, Sendable {
+    case batch
+    case fixed(Int)
+}
+
+/// The shape of a node at build time. `exact` is the tensor shape handed to ops (a parameter's
+/// own shape, `[]` for a scalar); nil means `(rows, cols)`.
+public struct NodeShape: Equatable, Sendable {
+    public var rows: Rows
+    public var cols: Int
+    public var exact: [Int]?
+    public init(rows: Rows, cols: Int, exact: [Int]? = nil) {
+        self.rows = rows; self.cols = cols; self.exact = exact
+    }
+    public static let scalar = NodeShape(rows: .fixed(1), cols: 1, exact: [])
+}
+
+/// An op the engine does not know: components (losses, output maps, penalties) become graph
+/// nodes through this protocol one layer up. The engine stores values in Double.
+public protocol GraphOp: AnyObject {
+    var label: String { get }
+    /// The output shape for the inputs' shapes; throws on a mismatch.
+    func outputShape(_ inputs: [NodeShape]) throws -> NodeShape
+    /// Writes the output (its buffer is not cleared first).
+    func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws
+    /// Adds Jᵢᵀ · outGrad into `inputGrads[i]` for every non-nil entry (inputs that need no
+    /// gradient get nil). `output` holds the forward result of the same run.
+    func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                  into inputGrads: [Tensor<Double>?]) throws
+}
+
+/// Elementwise activations with a defined backward.
+public enum Activation: String, Sendable, CaseIterable {
+    case relu, gelu, tanh, identity
+}
+
+/// Errors of building or running a graph.
+public enum GraphError: Error, Sendable, CustomStringConvertible, Equatable {
+    case shape(String)
+    case feed(String)
+    case value(String)
+    public var description: String {
+        switch self {
+        case .shape(let m): "graph shape: \(m)"
+        case .feed(let m): "graph feed: \(m)"
+        case .value(let m): "graph value: \(m)"
+        }
+    }
+}
+
+/// How a parameter starts. Kaiming/Xavier read the fan-in/fan-out of a `(units, fan_in)` matrix.
+public enum Initializer: Sendable, Equatable {
+    case zeros
+    case constant(Double)
+    case normal(std: Double)
+    case uniform(bound: Double)
+    /// He et al. 2015: N(0, 2/fan_in) (for ReLU layers).
+    case kaimingNormal
+    /// U(−b, b), b = sqrt(6/fan_in).
+    case kaimingUniform
+    /// Glorot & Bengio 2010: N(0, 2/(fan_in + fan_out)).
+    case xavierNormal
+    /// U(−b, b), b = sqrt(6/(fan_in + fan_out)).
+    case xavierUniform
+
+    /// Fills `count` values of a parameter of `shape` (rank 1: fan_in = fan_out = count).
+    public func fill(_ p: UnsafeMutablePointer<Double>, shape: [Int], rng: inout RNG) {
+        let count = shape.reduce(1, *)
+        let fanOut = shape.first ?? 1
+        let fanIn = shape.count >= 2 ? count / Swift.max(fanOut, 1) : Swift.max(count, 1)
+        func normal(_ std: Double) { for i in 0..<count { p[i] = std * rng.normal() } }
+        func uniform(_ b: Double) { for i in 0..<count { p[i] = (2 * rng.uniform() - 1) * b } }
+        switch self {
+        case .zeros: for i in 0..<count { p[i] = 0 }
+        case .constant(let c): for i in 0..<count { p[i] = c }
+        case .normal(let std): normal(std)
+        case .uniform(let b): uniform(b)
+        case .kaimingNormal: normal((2 / Double(fanIn)).squareRoot())
+        case .kaimingUniform: uniform((6 / Double(fanIn)).squareRoot())
+        case .xavierNormal: normal((2 / Double(fanIn + fanOut)).squareRoot())
+        case .xavierUniform: uniform((6 / Double(fanIn + fanOut)).squareRoot())
+        }
+    }
+}
+
+/// A trainable parameter as optimizers see it: value and gradient buffers owned by the graph,
+/// plus its group settings.
+public final class ParameterSlot: @unchecked Sendable {
+    public let name: String
+    public let shape: [Int]
+    public let count: Int
+    public let value: UnsafeMutablePointer<Double>
+    public let grad: UnsafeMutablePointer<Double>
+    /// Scratch for the optimizer's direction (same size).
+    public let direction: UnsafeMutablePointer<Double>
+    /// Weight decay applies (decoupled_weight_decay, l2_grad). Default: matrices yes, vectors
+    /// (biases, norm gains) no.
+    public var decay: Bool
+    /// Multiplies the learning rate of this parameter.
+    public var lrScale: Double
+
+    public init(name: String, shape: [Int], decay: Bool? = nil, lrScale: Double = 1) {
+        self.name = name; self.shape = shape
+        count = shape.reduce(1, *)
+        value = .allocate(capacity: Swift.max(count, 1)); value.initialize(repeating: 0, count: Swift.max(count, 1))
+        grad = .allocate(capacity: Swift.max(count, 1)); grad.initialize(repeating: 0, count: Swift.max(count, 1))
+        direction = .allocate(capacity: Swift.max(count, 1)); direction.initialize(repeating: 0, count: Swift.max(count, 1))
+        self.decay = decay ?? (shape.count >= 2)
+        self.lrScale = lrScale
+    }
+    deinit { value.deallocate(); grad.deallocate(); direction.deallocate() }
+
+    public var valueTensor: Tensor<Double> { Tensor(value, shape: shape, owner: self) }
+    public var gradTensor: Tensor<Double> { Tensor(grad, shape: shape, owner: self) }
+}
+
+/// A growable Double buffer (reallocated only when a larger batch arrives).
+final class Buffer {
+    var data: UnsafeMutablePointer<Double>
+    var capacity: Int
+    init(_ n: Int) {
+        capacity = Swift.max(n, 1)
+        data = .allocate(capacity: capacity); data.initialize(repeating: 0, count: capacity)
+    }
+    func reserve(_ n: Int) {
+        if n <= capacity { return }
+        data.deallocate()
+        capacity = n
+        data = .allocate(capacity: n); data.initialize(repeating: 0, count: n)
+    }
+    func zero(_ n: Int) { data.update(repeating: 0, count: n) }
+    deinit { data.deallocate() }
+}
+
+/// A static computation graph (ggml's model: build the nodes once, then for each batch feed the
+/// inputs, run `forward`, and `backward` for the gradients of the objective).
+///
+/// Nodes are added in topological order (an op's inputs exist before it). Batch nodes have
+/// `(batch, cols)` values whose batch size is set per run, so the last partial batch needs no
+/// rebuild. Values and gradients are float64; matrix products go through BLAS.
+public final class Graph: @unchecked Sendable {
+    enum Op {
+        case input
+        case parameter(ParameterSlot)
+        case linear(bias: Bool)
+        case embedding
+        case activation(Activation)
+        case add
+        case layerNorm(eps: Double)
+        case dropout(p: Double)
+        case custom(GraphOp)
+    }
+
+    final class Node {
+        let op: Op
+        let inputs: [Int]
+        let shape: NodeShape
+        var needsGrad = false
+        var rows = 0
+        let value: Buffer
+        let grad: Buffer
+        /// Saved forward quantities (dropout mask, layer-norm statistics).
+        let aux: Buffer
+        init(op: Op, inputs: [Int], shape: NodeShape) {
+            self.op = op; self.inputs = inputs; self.shape = shape
+            let rows: Int
+            if case .fixed(let r) = shape.rows { rows = r } else { rows = 0 }
+            self.rows = rows
+            value = Buffer(rows * shape.cols); grad = Buffer(rows * shape.cols); aux = Buffer(0)
+        }
+        var count: Int { rows * shape.cols }
+        var tensorShape: [Int] { shape.exact ?? [rows, shape.cols] }
+        /// Parameters live in their slot (no copy per run); other nodes in their buffers.
+        var v: UnsafeMutablePointer<Double> {
+            if case .parameter(let s) = op { return s.value }
+            return value.data
+        }
+        var g: UnsafeMutablePointer<Double> {
+            if case .parameter(let s) = op { return s.grad }
+            return grad.data
+        }
+        var valueTensor: Tensor<Double> { Tensor(v, shape: tensorShape, owner: self) }
+        var gradTensor: Tensor<Double> { Tensor(g, shape: tensorShape, owner: self) }
+    }
+
+    var nodes: [Node] = []
+    /// The scalar nodes whose (weighted) sum is minimised.
+    public private(set) var objective: [NodeRef] = []
+    /// The trainable parameters in creation order.
+    public private(set) var parameters: [ParameterSlot] = []
+    /// Dropout and other stochastic nodes draw from this stream.
+    public var rng: RNG
+    /// Train mode (dropout active) or eval mode.
+    public var training = true
+    /// Batch size of the last run.
+    public private(set) var batch = 0
+
+    public init(seed: UInt64 = 0) { rng = RNG(seed: seed) }
+
+    // MARK: Building
+
+    func add(_ op: Op, _ inputs: [NodeRef], _ shape: NodeShape) -> NodeRef {
+        let n = Node(op: op, inputs: inputs.map(\.index), shape: shape)
+        switch op {
+        case .parameter: n.needsGrad = true
+        case .input: n.needsGrad = false
+        default: n.needsGrad = inputs.contains { nodes[$0.index].needsGrad }
+        }
+        nodes.append(n)
+        return NodeRef(index: nodes.count - 1)
+    }
+
+    public func shape(_ r: NodeRef) -> NodeShape { nodes[r.index].shape }
+
+    /// A batch input of `cols` features per row (labels are an input of width 1).
+    public func input(cols: Int) -> NodeRef {
+        add(.input, [], NodeShape(rows: .batch, cols: cols))
+    }
+
+    /// A trainable parameter of `shape`, initialised from `rng` (a seeded stream per graph).
+    public func parameter(_ name: String, shape: [Int], _ initializer: Initializer,
+                          decay: Bool? = nil) -> NodeRef {
+        let slot = ParameterSlot(name: name, shape: shape, decay: decay)
+        initializer.fill(slot.value, shape: shape, rng: &rng)
+        parameters.append(slot)
+        let rows = shape.count >= 2 ? shape[0] : 1
+        let cols = rows == 0 ? 0 : slot.count / Swift.max(rows, 1)
+        let r = add(.parameter(slot), [], NodeShape(rows: .fixed(rows), cols: cols, exact: shape))
+        return r
+    }
+
+    /// The slot of a parameter node.
+    public func slot(_ r: NodeRef) -> ParameterSlot? {
+        if case .parameter(let s) = nodes[r.index].op { return s }
+        return nil
+    }
+
+    /// y = x Wᵀ + b for x (batch, in), W (out, in), b (out).
+    public func linear(_ x: NodeRef, _ w: NodeRef, _ b: NodeRef? = nil) throws -> NodeRef {
+        let sx = shape(x), sw = shape(w)
+        guard case .fixed(let out) = sw.rows, sw.cols == sx.cols else {
+            throw GraphError.shape("linear: x has \(sx.cols) features, W is \(sw.exact ?? [])")
+        }
+        if let b {
+            guard nodes[b.index].shape.exact?.reduce(1, *) == out else {
+                throw GraphError.shape("linear: bias must hold \(out) values")
+            }
+        }
+        return add(.linear(bias: b != nil), [x, w] + (b.map { [$0] } ?? []), NodeShape(rows: sx.rows, cols: out))
+    }
+
+    /// Rows of `table` (vocab, dim) picked by the integer ids of `ids` (batch, 1).
+    public func embedding(_ ids: NodeRef, _ table: NodeRef) throws -> NodeRef {
+        guard shape(ids).cols == 1, case .fixed = shape(table).rows else {
+            throw GraphError.shape("embedding: ids must be (batch, 1) and the table a parameter")
+        }
+        return add(.embedding, [ids, table], NodeShape(rows: shape(ids).rows, cols: shape(table).cols))
+    }
+
+    public func activation(_ x: NodeRef, _ f: Activation) -> NodeRef {
+        add(.activation(f), [x], NodeShape(rows: shape(x).rows, cols: shape(x).cols, exact: shape(x).exact))
+    }
+
+    /// a + b (a residual connection); shapes must match.
+    public func add(_ a: NodeRef, _ b: NodeRef) throws -> NodeRef {
+        guard shape(a) == shape(b) else { throw GraphError.shape("add: \(shape(a)) vs \(shape(b))") }
+        return add(.add, [a, b], shape(a))
+    }
+
+    /// Layer norm over the features of each row: γ ⊙ (x − μ)/sqrt(σ² + eps) + β.
+    public func layerNorm(_ x: NodeRef, gain: NodeRef, bias: NodeRef, eps: Double = 1e-5) throws -> NodeRef {
+        let c = shape(x).cols
+        guard nodes[gain.index].shape.exact?.reduce(1, *) == c, nodes[bias.index].shape.exact?.reduce(1, *) == c else {
+            throw GraphError.shape("layer_norm: gain and bias must hold \(c) values")
+        }
+        return add(.layerNorm(eps: eps), [x, gain, bias], NodeShape(rows: shape(x).rows, cols: c))
+    }
+
+    /// Inverted dropout: train y = x ⊙ m/(1−p), m ~ Bernoulli(1−p); eval y = x.
+    public func dropout(_ x: NodeRef, p: Double) throws -> NodeRef {
+        guard p >= 0, p < 1 else { throw GraphError.value("dropout p must be in [0, 1), got \(p)") }
+        return add(.dropout(p: p), [x], shape(x))
+    }
+
+    /// A node computed by an op from outside the engine (a component).
+    public func custom(_ op: GraphOp, _ inputs: [NodeRef]) throws -> NodeRef {
+        let s = try op.outputShape(inputs.map { shape($0) })
+        return add(.custom(op), inputs, s)
+    }
+
+    /// Adds a scalar node to the objective (the sum of these terms is minimised).
+    public func minimize(_ r: NodeRef) throws {
+        guard shape(r).rows == .fixed(1), shape(r).cols == 1 else {
+            throw GraphError.shape("an objective term must be a scalar")
+        }
+        objective.append(r)
+    }
+
+    // MARK: Running
+
+    /// Sets the values of batch inputs; every input must be fed with the same row count.
+    public func feed(_ feeds: [NodeRef: [Double]]) throws {
+        var rows: Int? = nil
+        for (r, values) in feeds {
+            let n = nodes[r.index]
+            guard case .input = n.op else { throw GraphError.feed("node \(r.index) is not an input") }
+            let c = n.shape.cols
+            guard c > 0, values.count % c == 0 else {
+                throw GraphError.feed("input \(r.index): \(values.count) values for rows of \(c)")
+            }
+            let k = values.count / c
+            if let rows, rows != k { throw GraphError.feed("inputs fed with \(rows) and \(k) rows") }
+            rows = k
+            n.value.reserve(values.count)
+            values.withUnsafeBufferPointer { n.value.data.update(from: $0.baseAddress!, count: values.count) }
+            n.rows = k
+        }
+        batch = rows ?? batch
+    }
+
+    /// The current value of a node (a view valid until the next run).
+    public func value(_ r: NodeRef) -> Tensor<Double> { nodes[r.index].valueTensor }
+    /// The gradient of the objective with respect to a node after `backward`.
+    public func gradient(_ r: NodeRef) -> Tensor<Double> { nodes[r.index].gradTensor }
+
+    /// Runs every node forward for the fed batch; returns the sum of the objective terms.
+    @discardableResult
+    public func forward() throws -> Double {
+        for n in nodes {
+            switch n.shape.rows {
+            case .fixed(let r): n.rows = r
+            case .batch:
+                if case .input = n.op { guard n.rows == batch else { throw GraphError.feed("an input was not fed") } }
+                n.rows = batch
+            }
+            if case .input = n.op { continue }
+            if case .parameter = n.op { continue }
+            n.value.reserve(n.count)
+            try forward(n)
+        }
+        var total = 0.0
+        for r in objective { total += nodes[r.index].v[0] }
+        return total
+    }
+
+    /// Gradients of Σ seedᵢ · objectiveᵢ (seeds default to 1) into every node that needs one and
+    /// into the parameter slots' `grad` (overwritten).
+    public func backward(seeds: [Double]? = nil) throws {
+        if let seeds, seeds.count != objective.count {
+            throw GraphError.value("\(seeds.count) seeds for \(objective.count) objective terms")
+        }
+        for n in nodes where n.needsGrad {
+            if case .parameter = n.op { n.g.update(repeating: 0, count: n.count); continue }
+            n.grad.reserve(n.count); n.grad.zero(n.count)
+        }
+        for (k, r) in objective.enumerated() where nodes[r.index].needsGrad {
+            nodes[r.index].g[0] += seeds?[k] ?? 1
+        }
+        for i in stride(from: nodes.count - 1, through: 0, by: -1) {
+            let n = nodes[i]
+            switch n.op {
+            case .parameter, .input: continue
+            default: if n.needsGrad { try backward(n) }
+            }
+        }
+    }
+
+    /// Forward and backward in one call; returns the objective.
+    public func valueAndGradient(seeds: [Double]? = nil) throws -> Double {
+        let v = try forward()
+        try backward(seeds: seeds)
+        return v
+    }
+
+    /// The values of the objective terms of the last forward run.
+    public var objectiveTerms: [Double] { objective.map { nodes[$0.index].v[0] } }
+}
