@@ -47,7 +47,7 @@ struct DataOptions: ParsableArguments {
 /// Model and optimizer options shared by `train` and `compare`.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Hidden widths, comma-separated (\"\" for a linear model).")
-    var widths = "256"
+    var widths = "512"
 
     @Option(help: "Hidden activation: relu, gelu, tanh.")
     var activation = "relu"
@@ -65,7 +65,7 @@ struct ModelOptions: ParsableArguments {
     var optimizer = "adam"
 
     @Option(help: "Base learning rate.")
-    var lr = 1e-3
+    var lr = 3e-3
 
     @Option(help: "SGD momentum.")
     var momentum = 0.9
@@ -81,6 +81,9 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "Linear warmup steps.")
     var warmup = 0
+
+    @Option(help: "Feature scaling: max (divide by the largest training value), standardize, none.")
+    var scaling = "max"
 
     @Option(help: "Epochs.")
     var epochs = 40
@@ -98,7 +101,7 @@ struct ModelOptions: ParsableArguments {
         c.model = ModelSpec(widths: ws, activation: act, dropout: dropout, layerNorm: layerNorm, residual: residual)
         c.optimizer = optimizer; c.lr = lr; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmup = warmup
-        c.epochs = epochs; c.batch = batch
+        c.epochs = epochs; c.batch = batch; c.scaling = scaling
         return c
     }
 }

@@ -4,7 +4,7 @@ import ArgumentParser
 struct RegulaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regula", abstract: "Regula: the regularization literature as one fast, verified library.",
-        subcommands: [Train.self])
+        subcommands: [Train.self, Compare.self])
 }
 
 RegulaCommand.main()

@@ -34,8 +34,9 @@ public struct TrainConfig: Sendable {
     public var epochs = 40
     public var batch = 32
     public var seed: UInt64 = 0
-    /// Standardise features with the training part's statistics.
-    public var standardize = true
+    /// Feature scaling from the training part: "standardize" (per-feature mean/std), "max"
+    /// (divide by the largest absolute training value), "none".
+    public var scaling = "max"
 
     public init() {}
 }
@@ -112,9 +113,16 @@ public enum Trainer {
             throw RegulaError.shape("train and test data disagree in features or classes")
         }
         var train = rawTrain, test = rawTest
-        if c.standardize {
+        switch c.scaling {
+        case "standardize":
             let (m, s) = rawTrain.standardization()
             train = rawTrain.standardized(mean: m, scale: s); test = rawTest.standardized(mean: m, scale: s)
+        case "max":
+            let top = rawTrain.x.reduce(0) { Swift.max($0, abs($1)) }
+            let m = [Double](repeating: 0, count: train.features), s = [Double](repeating: top > 0 ? top : 1, count: train.features)
+            train = rawTrain.standardized(mean: m, scale: s); test = rawTest.standardized(mean: m, scale: s)
+        case "none": break
+        default: throw RegulaError.invalidParameter(name: "scaling", value: c.scaling, reason: "must be one of standardize, max, none")
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
                                    outputMap: c.outputMap, penalties: c.penalties, seed: c.seed)
