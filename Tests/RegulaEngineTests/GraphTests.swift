@@ -1,0 +1,132 @@
+// The autodiff graph: whole-model gradients against float64 central differences, variable
+// batch sizes, dropout, embedding, bad feeds.
+
+import Testing
+import RegulaEngine
+
+/// ½ Σ (x − t)² over a batch node and a target node of the same shape (a test-only op).
+final class SquaredError: GraphOp {
+    let label = "squared_error"
+    func outputShape(_ inputs: [NodeShape]) throws -> NodeShape { .scalar }
+    func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws {
+        var s = 0.0
+        for i in 0..<inputs[0].count { let d = inputs[0][i] - inputs[1][i]; s += 0.5 * d * d }
+        out[0] = s
+    }
+    func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                  into g: [Tensor<Double>?]) throws {
+        guard let gx = g[0] else { return }
+        for i in 0..<gx.count { gx[i] += outGrad[0] * (inputs[0][i] - inputs[1][i]) }
+    }
+}
+
+/// Central differences of the objective over every parameter entry vs the backward pass.
+func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
+    _ = try g.valueAndGradient()
+    var worst = 0.0
+    for p in g.parameters {
+        let analytic = Array(UnsafeBufferPointer(start: p.grad, count: p.count))
+        for i in 0..<p.count {
+            let h = 1e-6 * Swift.max(1, abs(p.value[i]))
+            let w0 = p.value[i]
+            p.value[i] = w0 + h; let up = try g.forward()
+            p.value[i] = w0 - h; let down = try g.forward()
+            p.value[i] = w0
+            let numeric = (up - down) / (2 * h)
+            worst = Swift.max(worst, abs(numeric - analytic[i]) / Swift.max(1, abs(numeric)))
+        }
+    }
+    return worst
+}
+
+@Suite struct GraphTests {
+    func model(seed: UInt64, activation: Activation) throws -> (Graph, NodeRef, NodeRef) {
+        let g = Graph(seed: seed)
+        let x = g.input(cols: 4), t = g.input(cols: 3)
+        let w1 = g.parameter("w1", shape: [5, 4], .kaimingNormal), b1 = g.parameter("b1", shape: [5], .normal(std: 0.1))
+        var h = try g.linear(x, w1, b1)
+        let gain = g.parameter("gain", shape: [5], .normal(std: 1)), beta = g.parameter("beta", shape: [5], .normal(std: 0.1))
+        h = try g.layerNorm(h, gain: gain, bias: beta)
+        h = g.activation(h, activation)
+        let w2 = g.parameter("w2", shape: [5, 5], .xavierNormal)
+        h = try g.add(g.activation(try g.linear(h, w2), .tanh), h)  // residual block
+        let w3 = g.parameter("w3", shape: [3, 5], .xavierUniform), b3 = g.parameter("b3", shape: [3], .zeros)
+        let out = try g.linear(h, w3, b3)
+        try g.minimize(try g.custom(SquaredError(), [out, t]))
+        return (g, x, t)
+    }
+
+    @Test(arguments: [(UInt64(1), Activation.gelu), (2, .tanh), (3, .relu), (4, .identity)])
+    func wholeModelGradientMatchesFiniteDifferences(_ seed: UInt64, _ act: Activation) throws {
+        let (g, x, t) = try model(seed: seed, activation: act)
+        var rng = RNG(seed: seed + 100)
+        for batch in [1, 3] {
+            try g.feed([x: (0..<4 * batch).map { _ in rng.normal() }, t: (0..<3 * batch).map { _ in rng.normal() }])
+            let worst = try gradcheck(g)
+            #expect(worst < 1e-6, "seed \(seed) \(act) batch \(batch): \(worst)")
+        }
+    }
+
+    @Test func variableBatchNeedsNoRebuild() throws {
+        let (g, x, t) = try model(seed: 5, activation: .gelu)
+        try g.feed([x: [Double](repeating: 0.5, count: 4 * 8), t: [Double](repeating: 0, count: 3 * 8)])
+        let big = try g.forward()
+        try g.feed([x: [Double](repeating: 0.5, count: 4 * 2), t: [Double](repeating: 0, count: 3 * 2)])
+        let small = try g.forward()
+        #expect(abs(big / 8 - small / 2) < 1e-12)  // identical rows: the sum scales with the batch
+        #expect(g.batch == 2)
+    }
+
+    @Test func dropoutTrainAndEval() throws {
+        let g = Graph(seed: 9)
+        let x = g.input(cols: 1000)
+        let d = try g.dropout(x, p: 0.5)
+        try g.feed([x: [Double](repeating: 1, count: 1000)])
+        try g.forward()
+        let y = Array(g.value(d).buffer)
+        #expect(y.allSatisfy { $0 == 0 || $0 == 2 })  // inverted dropout: kept values × 1/(1−p)
+        let kept = y.filter { $0 == 2 }.count
+        #expect(kept > 400 && kept < 600)
+        g.training = false
+        try g.forward()
+        #expect(Array(g.value(d).buffer) == [Double](repeating: 1, count: 1000))
+        #expect(throws: (any Error).self) { try g.dropout(x, p: 1) }
+    }
+
+    @Test func embeddingGathersAndScattersRows() throws {
+        let g = Graph(seed: 1)
+        let ids = g.input(cols: 1), t = g.input(cols: 2)
+        let table = g.parameter("table", shape: [4, 2], .normal(std: 1))
+        let e = try g.embedding(ids, table)
+        try g.minimize(try g.custom(SquaredError(), [e, t]))
+        try g.feed([ids: [2, 0, 2], t: [0, 0, 0, 0, 0, 0]])
+        #expect(try gradcheck(g) < 1e-7)
+        let s = g.parameters[0]
+        #expect(s.grad[2] == 0 && s.grad[3] == 0)  // row 1 unused: zero gradient
+        #expect(abs(s.grad[4] - 2 * s.value[4]) < 1e-12)  // row 2 used twice
+        try g.feed([ids: [4], t: [0, 0]])
+        #expect(throws: (any Error).self) { try g.forward() }
+    }
+
+    @Test func badBuildsAndFeedsAreErrors() throws {
+        let g = Graph()
+        let x = g.input(cols: 3), t = g.input(cols: 2)
+        let w = g.parameter("w", shape: [2, 4], .zeros)
+        #expect(throws: (any Error).self) { try g.linear(x, w) }
+        #expect(throws: (any Error).self) { try g.feed([x: [1, 2]]) }
+        #expect(throws: (any Error).self) { try g.feed([x: [1, 2, 3], t: [1, 2, 3, 4]]) }
+        #expect(throws: (any Error).self) { try g.minimize(x) }
+    }
+
+    @Test func initializersHaveTheirScale() {
+        var rng = RNG(seed: 3)
+        let n = 200 * 100
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: n); defer { p.deallocate() }
+        Initializer.kaimingNormal.fill(p, shape: [200, 100], rng: &rng)
+        let v = Kernels.sumOfSquares(p, count: n) / Double(n)
+        #expect(abs(v - 2.0 / 100) < 0.002)
+        Initializer.xavierUniform.fill(p, shape: [200, 100], rng: &rng)
+        let bound = (6.0 / 300).squareRoot()
+        #expect((0..<n).allSatisfy { abs(p[$0]) <= bound })
+    }
+}
