@@ -11,14 +11,14 @@ struct Compare: ParsableCommand {
         discussion: """
         Each axis is a repeatable option; without it the default grid is used:
           losses     softmax_cross_entropy, softmax_cross_entropy:label_smoothing=0.1, maxsup, stablemax_cross_entropy
-          penalties  none, l2=1e-3, l1-prox=1e-3, hyperspherical_energy, norm_loss, cs_binary
+          penalties  none, l2=1e-3, l1-prox=0.1, hyperspherical_energy, norm_loss, cs_binary
           transforms none, sam
         Components missing from this build's registry are skipped with a note.
         """)
 
     static let defaultLosses = ["softmax_cross_entropy", "softmax_cross_entropy:label_smoothing=0.1", "maxsup",
                                 "stablemax_cross_entropy"]
-    static let defaultPenalties = ["none", "l2=1e-3", "l1-prox=1e-3", "hyperspherical_energy", "norm_loss", "cs_binary"]
+    static let defaultPenalties = ["none", "l2=1e-3", "l1-prox=0.1", "hyperspherical_energy", "norm_loss", "cs_binary"]
     static let defaultTransforms = ["none", "sam"]
 
     @OptionGroup var dataOptions: DataOptions

@@ -151,20 +151,8 @@ public enum Trainer {
         var order = Array(0..<train.count)
         var bx = [Double](), by = [Double]()
         let k = train.classes
-        let termCount = g.objective.count
-        var seeds = [Double](repeating: 1, count: termCount)
         var lastLoss = 0.0
-        // One evaluation at the current weights on the fed batch: flooding flips the task loss's sign.
-        let evaluate: () throws -> Double = {
-            try g.forward()
-            var terms = g.objectiveTerms
-            if let b = flood {
-                seeds[0] = Kernels.sign(terms[0] - b)
-                terms[0] = abs(terms[0] - b) + b
-            }
-            try g.backward(seeds: seeds)
-            return terms.reduce(0, +)
-        }
+        let evaluate: () throws -> Double = { try objective(g, flood: flood) }
         for epoch in 1...c.epochs {
             shuffle(&order, &rng)
             g.training = true
@@ -199,6 +187,22 @@ public enum Trainer {
         return TrainReport(test: testMetrics, train: trainMetrics, zeroShare: entries > 0 ? Double(zeros) / Double(entries) : 0,
                            layers: layers, seconds: monotonicSeconds() - start, steps: stepper.step,
                            evaluations: stepper.evaluations, finalLoss: lastLoss)
+    }
+
+    /// One evaluation of a classifier graph on the fed batch: forward, then backward into the
+    /// parameter gradients. The first objective term is the task loss L; with a flood level b it
+    /// becomes |L − b| + b and its gradient seed sign(L − b) (sign(0) = 0), penalties unchanged.
+    /// Returns the (flooded) objective.
+    public static func objective(_ g: Graph, flood: Double? = nil) throws -> Double {
+        try g.forward()
+        var terms = g.objectiveTerms
+        var seeds = [Double](repeating: 1, count: terms.count)
+        if let b = flood, !terms.isEmpty {
+            seeds[0] = Kernels.sign(terms[0] - b)
+            terms[0] = abs(terms[0] - b) + b
+        }
+        try g.backward(seeds: seeds)
+        return terms.reduce(0, +)
     }
 
     static func countCorrect(_ z: Tensor<Double>, _ labels: [Double], classes k: Int) -> Int {
