@@ -85,7 +85,7 @@ final class Handles: @unchecked Sendable {
 
     func make<T: AnyObject>(_ object: T) -> UnsafeMutableRawPointer {
         let p = Unmanaged.passRetained(object).toOpaque()
-        mutex.locked { live[p] = ObjectIdentifier(T.self) }
+        mutex.locked { live[p] = ObjectIdentifier(type(of: object)) }
         return p
     }
 
