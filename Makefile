@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run test test-swift test-c test-python plugins docs check-docs bench install install-files clean
+.PHONY: all deps build run test test-swift test-c test-python plugins docs check-docs bench install install-files check-sanitizers clean
 
 all: build
 
@@ -59,6 +59,23 @@ test-c: build plugins
 	.build/ctests/abi_test $(SCAD)
 	$(CC) $(CFLAGS_STRICT) examples/c/penalty_demo.c $(LDFLAGS_REGULA) -o .build/ctests/penalty_demo
 	.build/ctests/penalty_demo
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/threads_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/threads_test
+	.build/ctests/threads_test $(SCAD)
+	$(MAKE) --no-print-directory check-sanitizers
+
+# The C test programs under AddressSanitizer + UBSan, and valgrind memcheck (no definite leaks).
+SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+check-sanitizers: build plugins
+	@mkdir -p .build/ctests
+	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/abi_test.c $(LDFLAGS_REGULA) -o .build/ctests/abi_test_asan
+	.build/ctests/abi_test_asan $(SCAD)
+	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/threads_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/threads_test_asan
+	.build/ctests/threads_test_asan $(SCAD)
+	@if command -v valgrind >/dev/null; then \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/penalty_demo > /dev/null && \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/abi_test $(SCAD) && \
+	  echo "valgrind memcheck: no errors, no definite leaks"; \
+	else echo "valgrind not installed: memcheck skipped"; fi
 
 test-python: build plugins
 	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) \
