@@ -89,9 +89,13 @@ check-docs: build
 	@$(CLI) describe --all --markdown | diff -u docs/catalogue.md - > /dev/null \
 	  || { echo "docs/catalogue.md is stale: run 'make docs'"; $(CLI) describe --all --markdown | diff -u docs/catalogue.md - | head -20; exit 1; }
 
+# Benchmarks side by side with NumPy and JAX (installed into a venv of its own when missing).
+BENCH_VENV := .build/bench-venv
 bench: build
-	$(CLI) check --all > /dev/null
-	@echo "benchmarks: see docs/performance.md (issue 6)"
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import jax" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q "jax[cpu]" \
+	  || echo "JAX could not be installed: benchmarks run without it"
+	REGULA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python $(BENCH_VENV)/bin/python bench/bench.py --output docs/performance.md
 
 install: build install-files
 	cp $(LIB) bindings/python/regula/libregula.so
