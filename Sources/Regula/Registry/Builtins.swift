@@ -8,6 +8,8 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += sparsity
+        all += sparseEnvelope
         return all
     }
 }
