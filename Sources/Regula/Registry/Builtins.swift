@@ -10,6 +10,9 @@ extension Registry {
         all += sparseMaps
         all += sparsity
         all += sparseEnvelope
+        all += pruning
+        all += quantization
+        all += reparameterization
         return all
     }
 }
