@@ -110,7 +110,7 @@ public struct L0HardProx: ElementwiseProximal {
     public init() {}
     @inlinable public func phi(_ x: Double) -> (Double, Double) { (x != 0 ? 1 : 0, 0) }
     @inlinable public func proxScalar(_ v: Double, t: Double) -> Double {
-        v * v > 2 * t ? v : 0  // |v| > √(2t), compared squared (no sqrt, ties → 0)
+        abs(v) > (2 * t).squareRoot() ? v : 0  // ties → 0; not squared: v² underflows for tiny v
     }
 }
 
@@ -194,7 +194,7 @@ public struct CEL0: ElementwiseProximal {
     @inlinable public func proxScalar(_ v: Double, t: Double) -> Double {
         guard t > 0 else { return v }
         let a2t = a * a * t
-        if a2t >= 1 { return v * v > 2 * t * lambda ? v : 0 }
+        if a2t >= 1 { return abs(v) > (2 * t * lambda).squareRoot() ? v : 0 }
         let m = abs(v)
         let y = Swift.min(m, Swift.max(m - a * (2 * lambda).squareRoot() * t, 0) / (1 - a2t))
         return v < 0 ? -y : y
