@@ -23,7 +23,7 @@ import RegulaEngine
 /// - Reference: Glandorf, Kaiser, Rosenhahn, "HyperSparse Neural Networks: Shifting Exploration to
 ///   Exploitation through Adaptive Regularization", 2023; GreenAutoML4FAS/HyperSparse
 ///   `loss/HyperSparse.py`. Catalogue: penalties_sparsity §11.
-public struct HyperSparse: Penalty {
+public struct HyperSparse: ScalarPenalty {
     public static let id = "hypersparse"
     public let kappa: Double
     public init(kappa: Double = 0.9) { self.kappa = kappa }
@@ -36,7 +36,7 @@ public struct HyperSparse: Penalty {
         return 0.6585 / Swift.max(a[idx], 1e-12)
     }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) -> Double {
         guard w.count > 0 else { return 0 }
         let s = sharpness(w)
         var total = 0.0, tsum = 0.0
@@ -49,12 +49,6 @@ public struct HyperSparse: Penalty {
         return 0  // A·T/sg(T) − A is identically 0 (catalogue README decision)
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
 }
 
 /// Relevance-weighted weight decay: full L2 shrinkage for weights the task loss ignores, almost
@@ -70,7 +64,7 @@ public struct HyperSparse: Penalty {
 /// - Reference: Bonetta, Ribero, Cancelliere, "Regularization-based Pruning of Irrelevant Weights
 ///   in Deep Neural Architectures", 2022; giobin/Applied_Intelligence_sparsity `utils/pruning.py`.
 ///   Catalogue: penalties_sparsity §17.
-public struct RelevanceDecay: ProximalPenalty {
+public struct RelevanceDecay: ScalarProximal {
     public static let id = "relevance_decay"
     public let alpha: Double
     public init(alpha: Double = 1) { self.alpha = alpha }
@@ -82,7 +76,7 @@ public struct RelevanceDecay: ProximalPenalty {
         return gv.map { exp(-abs($0) / alpha) }
     }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, _ g: Tensor<T>, _ scale: Double) throws -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double {
         let f = try factors(inputs, shape: w.shape)
         var total = 0.0
         for i in 0..<w.count {
@@ -93,23 +87,11 @@ public struct RelevanceDecay: ProximalPenalty {
         return scale * total
     }
 
-    func proximal<T: Scalar>(_ v: Tensor<T>, _ inputs: Inputs, _ out: Tensor<T>, t: Double) throws {
+    public func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) throws {
         let f = try factors(inputs, shape: v.shape)
         for i in 0..<v.count { out[i] = T(v[i].double / (1 + 2 * t * f[i])) }  // argmin t f x² + ½(x − v)²
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        try run(w, inputs, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        try run(w, inputs, g, scale)
-    }
-    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        try proximal(v, inputs, out, t: t)
-    }
-    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        try proximal(v, inputs, out, t: t)
-    }
 }
 
 /// The SPLADE FLOPS regulariser on a batch of activations (rows = batch items, columns = output
@@ -124,7 +106,7 @@ public struct RelevanceDecay: ProximalPenalty {
 ///   An empty batch gives 0.
 /// - Reference: Formal, Piwowarski, Clinchant, "SPLADE: Sparse Lexical and Expansion Model for
 ///   First Stage Ranking", 2021; naver/splade `splade/losses/regularization.py`. Catalogue: penalties_sparsity §18.
-public struct FLOPS: Penalty {
+public struct FLOPS: ScalarPenalty {
     public static let id = "flops"
     public init() {}
 
@@ -135,7 +117,7 @@ public struct FLOPS: Penalty {
         return Swift.min(1, r * r)
     }
 
-    func run<T: Scalar>(_ a: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ a: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) -> Double {
         let (b, v) = a.lastAxis
         guard b > 0, v > 0 else { return 0 }
         var mean = [Double](repeating: 0, count: v)
@@ -147,12 +129,6 @@ public struct FLOPS: Penalty {
         return scale * total
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
 }
 
 extension Registry {

@@ -20,7 +20,7 @@ import RegulaEngine
 ///   an all-zero input uses ν̂ = 2 (any ν gives R = 0 there).
 /// - Reference: Wu, Xiong, Wen, Han, "It Takes a Good Model to Train a Good Model: Generalized
 ///   Gaussian Priors for Optimized LLMs", 2025. Catalogue: penalties_sparsity §14a.
-public struct GenGaussian: Penalty {
+public struct GenGaussian: ScalarPenalty {
     public static let id = "gen_gaussian"
     public let nu: Double?
     public let alpha: Double
@@ -44,7 +44,7 @@ public struct GenGaussian: Penalty {
         return best.nu
     }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) -> Double {
         let v = nu ?? Self.estimateShape(w)
         let c = v / pow(alpha, v)
         return Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale) { x in
@@ -55,12 +55,6 @@ public struct GenGaussian: Penalty {
         }
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
 }
 
 /// AdaRound's rounding regulariser on the rounding logits V (same shape as W): drives the

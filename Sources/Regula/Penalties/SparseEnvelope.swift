@@ -76,13 +76,13 @@ enum SparseEnvelope {
 /// - Reference: Beck & Refael, "Sparse regularization via bidualization", 2022; Argyriou,
 ///   Foygel, Srebro, "Sparse prediction with the k-support norm", 2012. Catalogue: penalties_sparsity §6.
 /// - Note: the ½ is the catalogue's convention (envelope of ½‖x‖²); medium-high confidence.
-public struct SEF: ProximalPenalty {
+public struct SEF: ScalarProximal {
     public static let id = "sef"
     public let k: Int?
     public let density: Double
     public init(k: Int? = nil, density: Double = 0.5) { self.k = k; self.density = density }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) -> Double {
         var u = (0..<w.count).map { abs(w[$0].double) }
         let th = SparseEnvelope.threshold(&u, k: SparseEnvelope.kept(k: k, density: density, count: w.count))
         return Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale) { x in
@@ -91,7 +91,7 @@ public struct SEF: ProximalPenalty {
         }
     }
 
-    func proximal<T: Scalar>(_ v: Tensor<T>, _ out: Tensor<T>, t: Double) {
+    public func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) {
         guard t > 0 else { Kernels.map(v.data, out.data, count: v.count) { $0 }; return }
         let a = (0..<v.count).map { abs(v[$0].double) }
         let k = SparseEnvelope.kept(k: k, density: density, count: v.count)
@@ -105,18 +105,6 @@ public struct SEF: ProximalPenalty {
         }
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        proximal(v, out, t: t)
-    }
-    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        proximal(v, out, t: t)
-    }
 }
 
 /// The Weighted Group Sparse Envelope Function: SEF applied to weighted group norms; a convex
@@ -133,7 +121,7 @@ public struct SEF: ProximalPenalty {
 ///   Using Group Envelope Regularization" (arXiv 2212.12921). Catalogue: penalties_sparsity §7.
 /// - Note: medium confidence — no official code found; d_j as quadratic group weights is the
 ///   catalogue's reconstruction (envelope of ½Σ d_j‖w_{G_j}‖² + δ(#groups ≤ k)).
-public struct WGSEF: ProximalPenalty {
+public struct WGSEF: ScalarProximal {
     public static let id = "wgsef"
     public enum Weight: String, Sendable { case unit, size }
     public let k: Int?
@@ -159,7 +147,7 @@ public struct WGSEF: ProximalPenalty {
         return (sq.map { $0.squareRoot() }, m)
     }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) -> Double {
         let (norms, size) = groupNorms(w)
         let sd = d(size).squareRoot()
         var u = norms.map { sd * $0 }
@@ -171,7 +159,7 @@ public struct WGSEF: ProximalPenalty {
         }
     }
 
-    func proximal<T: Scalar>(_ v: Tensor<T>, _ out: Tensor<T>, t: Double) {
+    public func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) {
         guard t > 0 else { Kernels.map(v.data, out.data, count: v.count) { $0 }; return }
         let (norms, size) = groupNorms(v)
         let dj = d(size), sd = dj.squareRoot()
@@ -187,18 +175,6 @@ public struct WGSEF: ProximalPenalty {
         }
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        proximal(v, out, t: t)
-    }
-    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        proximal(v, out, t: t)
-    }
 }
 
 extension Registry {

@@ -6,6 +6,38 @@ import Glibc
 #endif
 import RegulaEngine
 
+// MARK: One generic body for both element types
+
+/// A penalty written once, generically over the element type: the float32 and float64 entry
+/// points of `Penalty` forward to `evaluate` (no float64 copy of float32 inputs).
+/// (Used by the sparsity, pruning and quantization families; a candidate for Core.)
+public protocol ScalarPenalty: Penalty {
+    func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double
+}
+
+extension ScalarPenalty {
+    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+        try evaluate(w, inputs, scale: scale, into: g)
+    }
+    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
+        try evaluate(w, inputs, scale: scale, into: g)
+    }
+}
+
+/// A `ScalarPenalty` whose prox is written once, generically over the element type.
+public protocol ScalarProximal: ScalarPenalty, ProximalPenalty {
+    func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) throws
+}
+
+extension ScalarProximal {
+    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
+        try proximal(v, t: t, inputs, into: out)
+    }
+    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
+        try proximal(v, t: t, inputs, into: out)
+    }
+}
+
 // MARK: Top-k projection
 
 /// Projection onto the k-sparse set (the operator of IHT, AWP and deep-unfolded IHT).
@@ -25,7 +57,7 @@ import RegulaEngine
 ///   brute force in `SparsityTests`.
 /// - Reference: Blumensath & Davies, "Iterative hard thresholding for compressed sensing", 2009;
 ///   AWP (arXiv 2506.10205). Catalogue: penalties_sparsity §5.
-public struct TopKProjection: ProximalPenalty {
+public struct TopKProjection: ScalarProximal {
     public static let id = "topk_projection"
     public enum Axis: String, Sendable { case none, row }
     public enum Size: Sendable, Equatable { case k(Int), sparsity(Double) }
@@ -49,7 +81,7 @@ public struct TopKProjection: ProximalPenalty {
         axis == .none ? (1, w.count) : w.matrix
     }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) -> Double {
         let (m, n) = groups(w)
         let k = kept(of: n)
         var inside = true
@@ -62,7 +94,7 @@ public struct TopKProjection: ProximalPenalty {
         return inside || scale == 0 ? 0 : .infinity
     }
 
-    func project<T: Scalar>(_ v: Tensor<T>, _ out: Tensor<T>, t: Double) {
+    public func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) {
         if t == 0 {  // 0·δ = 0: no constraint, the prox is the identity
             for i in 0..<v.count { out[i] = v[i] }
             return
@@ -80,18 +112,6 @@ public struct TopKProjection: ProximalPenalty {
         }
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        project(v, out, t: t)
-    }
-    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        project(v, out, t: t)
-    }
 }
 
 // MARK: ℓ0 hard threshold
