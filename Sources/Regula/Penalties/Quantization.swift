@@ -121,7 +121,8 @@ extension Registry {
                  reference: "It Takes a Good Model to Train a Good Model: Generalized Gaussian Priors for Optimized LLMs (Wu, Xiong, Wen, Han 2025)",
                  confidence: "medium-high",
                  notes: "ν̂ re-estimated per call (piecewise constant in W, held fixed for the gradient); nearest in ρ "
-                    + "as torch.argmin in phuang1024/DBS gg_prior/backslash.py. No prox (for ν ≤ 1 the lq prox with "
+                    + "as torch.argmin in phuang1024/DBS gg_prior/backslash.py. The paper estimates over all parameters: "
+                    + "pass them concatenated or give nu. No prox (for ν ≤ 1 the lq prox with "
                     + "q = ν, λ = t/α^ν applies).",
                  strength: 1e-5,
                  params: [.real("nu", nil, min: 0, minOpen: true, "shape ν (absent: estimated from the input)"),

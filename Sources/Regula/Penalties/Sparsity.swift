@@ -55,6 +55,9 @@ extension ScalarProximal {
 ///   that the prox is a true prox of `strength · R`; the indicator has no useful gradient, so the
 ///   generic finite-difference check is skipped and projection optimality is tested against
 ///   brute force in `SparsityTests`.
+/// - Use: IHT / AWP are projected gradient with this prox, e.g. AWP per layer
+///   `W ← P_k^{row}(W − η·2(W − W₀)XXᵀ)` with the safe step η = 1/(2λ_max(XXᵀ)) (the catalogue's
+///   choice, medium confidence: no AWP code found); the iteration is the caller's.
 /// - Reference: Blumensath & Davies, "Iterative hard thresholding for compressed sensing", 2009;
 ///   AWP (arXiv 2506.10205). Catalogue: penalties_sparsity §5.
 public struct TopKProjection: ScalarProximal {
