@@ -8,6 +8,11 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += sparsity
+        all += sparseEnvelope
+        all += pruning
+        all += quantization
+        all += reparameterization
         return all
     }
 }
