@@ -8,6 +8,10 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += cauchySchwarz
+        all += spectral
+        all += energy
+        all += distribution
         return all
     }
 }
