@@ -11,6 +11,21 @@ import RegulaEngine
 /// code, the default) or not at all.
 public enum CSNormalize: String, Sendable { case numel, none }
 
+/// A penalty with one generic body for float32 and float64 (computed and accumulated in
+/// Double inside): conformers write `run`, the two `valueAndGradient` entry points forward to it.
+public protocol GenericPenalty: Penalty {
+    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double
+}
+
+extension GenericPenalty {
+    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+        run(w, g, scale)
+    }
+    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
+        run(w, g, scale)
+    }
+}
+
 /// Row-wise driver of the Cauchy–Schwarz family: R = (1/N) Σ_i ψ(w_i), N = numel or 1.
 /// `psi(x, n, grad)` reads one row in Double, writes ∂ψ/∂x into `grad` and returns ψ(x).
 @inlinable
@@ -42,91 +57,42 @@ func powerSums(_ x: UnsafePointer<Double>, _ n: Int) -> (s2: Double, s3: Double,
     return (s2, s3, s4, s6)
 }
 
-/// Binary Cauchy–Schwarz regularizer: zero exactly when every row lies in {−α, α}^n.
+/// The polynomial Cauchy–Schwarz regularizers (row-wise, signed power sums S_p = Σ_j x_j^p):
 /// ```
-/// ψ(x) = n S_4 − S_2²                 ∂ψ/∂x = 4n x³ − 4 S_2 x
+/// cs_binary   zero set {−α, α}^n     ψ = n S_4 − S_2²      ∂ψ/∂x = 4n x³ − 4 S_2 x
+/// cs_osb      zero set {0, α}^n      ψ = S_2 S_4 − S_3²    ∂ψ/∂x = 2x (S_4 + 2 S_2 x² − 3 S_3 x)
+/// cs_ternary  zero set {−α, 0, α}^n  ψ = S_2 S_6 − S_4²    ∂ψ/∂x = 2x (S_6 + 3 S_2 x⁴ − 4 S_4 x²)
 /// R(W) = (1/N) Σ_rows ψ(w_i),  N = numel(W) ("numel") or 1 ("none")
 /// ```
 /// - Parameters: `normalize` ∈ {numel, none}.
 /// - Reference: Taner, Wang, Studer, "Cauchy-Schwarz Regularizers", ICLR 2025
-///   (IIP-Group/CS_regularizers). Catalogue: penalties_sparsity §13.
-/// - Note: homogeneous of degree 4, not scale-invariant (the paper uses λ = 10).
-public struct CSBinary: Penalty {
-    public static let id = "cs_binary"
+///   (IIP-Group/CS_regularizers `binary_recovery.m`, `osb_ternary_recovery.m`,
+///   `quantized_nns/tools/regularization_modules.py`). Catalogue: penalties_sparsity §13.
+/// - Note: homogeneous of degree 4 (binary, osb) and 8 (ternary), not scale-invariant (the paper
+///   uses λ = 10 and 1e5). The repo's FC-ternary branch reuses the previous conv tensor; that bug
+///   is not replicated.
+public struct CSPolynomial: GenericPenalty {
+    public enum Target: String, Sendable { case binary = "cs_binary", osb = "cs_osb", ternary = "cs_ternary" }
+    public let target: Target
     public let normalize: CSNormalize
-    public init(normalize: CSNormalize = .numel) { self.normalize = normalize }
+    public init(_ target: Target, normalize: CSNormalize = .numel) { self.target = target; self.normalize = normalize }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
-        csRows(w, g, scale: scale, normalize: normalize) { x, n, d in
-            let s = powerSums(x, n), dn = Double(n)
-            for j in 0..<n { d[j] = 4 * dn * x[j] * x[j] * x[j] - 4 * s.s2 * x[j] }
-            return dn * s.s4 - s.s2 * s.s2
-        }
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
-}
-
-/// One-sided binary Cauchy–Schwarz regularizer: zero exactly when every row lies in {0, α}^n.
-/// ```
-/// ψ(x) = S_2 S_4 − S_3²               ∂ψ/∂x = 2x (S_4 + 2 S_2 x² − 3 S_3 x)
-/// ```
-/// - Parameters: `normalize` ∈ {numel, none}.
-/// - Reference: Taner, Wang, Studer, "Cauchy-Schwarz Regularizers", ICLR 2025.
-///   Catalogue: penalties_sparsity §13.
-public struct CSOneSidedBinary: Penalty {
-    public static let id = "cs_osb"
-    public let normalize: CSNormalize
-    public init(normalize: CSNormalize = .numel) { self.normalize = normalize }
-
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         csRows(w, g, scale: scale, normalize: normalize) { x, n, d in
             let s = powerSums(x, n)
-            for j in 0..<n { let a = x[j]; d[j] = 2 * a * (s.s4 + 2 * s.s2 * a * a - 3 * s.s3 * a) }
-            return s.s2 * s.s4 - s.s3 * s.s3
-        }
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
-}
-
-/// Ternary Cauchy–Schwarz regularizer: zero exactly when every row lies in {−α, 0, α}^n.
-/// ```
-/// ψ(x) = S_2 S_6 − S_4²               ∂ψ/∂x = 2x (S_6 + 3 S_2 x⁴ − 4 S_4 x²)
-/// ```
-/// - Parameters: `normalize` ∈ {numel, none}.
-/// - Reference: Taner, Wang, Studer, "Cauchy-Schwarz Regularizers", ICLR 2025.
-///   Catalogue: penalties_sparsity §13.
-/// - Note: homogeneous of degree 8 (the paper uses λ = 1e5). The repo's FC-ternary branch reuses
-///   the previous conv tensor; that bug is not replicated.
-public struct CSTernary: Penalty {
-    public static let id = "cs_ternary"
-    public let normalize: CSNormalize
-    public init(normalize: CSNormalize = .numel) { self.normalize = normalize }
-
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
-        csRows(w, g, scale: scale, normalize: normalize) { x, n, d in
-            let s = powerSums(x, n)
-            for j in 0..<n {
-                let a = x[j], a2 = a * a
-                d[j] = 2 * a * (s.s6 + 3 * s.s2 * a2 * a2 - 4 * s.s4 * a2)
+            switch target {
+            case .binary:
+                let dn = Double(n)
+                for j in 0..<n { d[j] = 4 * dn * x[j] * x[j] * x[j] - 4 * s.s2 * x[j] }
+                return dn * s.s4 - s.s2 * s.s2
+            case .osb:
+                for j in 0..<n { let a = x[j]; d[j] = 2 * a * (s.s4 + 2 * s.s2 * a * a - 3 * s.s3 * a) }
+                return s.s2 * s.s4 - s.s3 * s.s3
+            case .ternary:
+                for j in 0..<n { let a = x[j], a2 = a * a; d[j] = 2 * a * (s.s6 + 3 * s.s2 * a2 * a2 - 4 * s.s4 * a2) }
+                return s.s2 * s.s6 - s.s4 * s.s4
             }
-            return s.s2 * s.s6 - s.s4 * s.s4
         }
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
     }
 }
 
@@ -140,7 +106,7 @@ public struct CSTernary: Penalty {
 /// - Reference: Taner, Wang, Studer, "Cauchy-Schwarz Regularizers", ICLR 2025.
 ///   Catalogue: penalties_sparsity §13.
 /// - Note: a zero row has ψ = 0 and gradient 0 (‖x‖^{r−p} is singular there when r < p).
-public struct CSLpLq: Penalty {
+public struct CSLpLq: GenericPenalty {
     public static let id = "cs_lplq"
     public let p: Double, q: Double, r: Double
     public let normalize: CSNormalize
@@ -151,7 +117,7 @@ public struct CSLpLq: Penalty {
         self.p = p; self.q = q; self.r = r; self.normalize = normalize
     }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         csRows(w, g, scale: scale, normalize: normalize) { x, n, d in
             var sp = 0.0, sq = 0.0
             for j in 0..<n { let a = abs(x[j]); sp += pow(a, p); sq += pow(a, q) }
@@ -166,12 +132,6 @@ public struct CSLpLq: Penalty {
             }
             return c * pow(np, r) - pow(nq, r)
         }
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
     }
 }
 
@@ -245,12 +205,12 @@ public struct CSEigvec: Penalty {
 /// - Note: K = min(m, n) is the catalogue's generalisation to non-square W (the repo only
 ///   runs square matrices, where N = K); it keeps ψ ≥ 0 by Cauchy–Schwarz on the ≤ K non-zero
 ///   eigenvalues of the Gram matrix. The smaller Gram matrix is formed (‖WᵀW‖_F = ‖WWᵀ‖_F).
-public struct CSOrthogonal: Penalty {
+public struct CSOrthogonal: GenericPenalty {
     public static let id = "cs_orthogonal"
     public let normalize: CSNormalize
     public init(normalize: CSNormalize = .numel) { self.normalize = normalize }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         let (m, n) = w.matrix
         if m == 0 || n == 0 { return 0 }
         let useCols = m >= n, k = Swift.min(m, n)
@@ -270,12 +230,6 @@ public struct CSOrthogonal: Penalty {
                       beta: 1, g.data, ldc: n)
         }
         return f * (Double(k) * gram2 - frob2 * frob2)
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
     }
 }
 
@@ -299,20 +253,20 @@ extension Registry {
                  formula: "ψ(x) = n S_4 − S_2²; ∂ψ = 4n x³ − 4 S_2 x; R = Σ_rows ψ / N",
                  reference: csReference, notes: csNotes, strength: 10, params: [csNormalize],
                  examples: [WorkedExample("W0 numel", x: w0, shape: [2, 2], value: 2.265625, gradient: [-3, -6, 0.125, 0])]) {
-            CSBinary(normalize: try $0.choice("normalize"))
+            CSPolynomial(.binary, normalize: try $0.choice("normalize"))
         },
         .penalty("cs_osb", family: "cauchy_schwarz", summary: "Cauchy–Schwarz one-sided binary regularizer: rows pushed to {0, α}^n",
                  formula: "ψ(x) = S_2 S_4 − S_3²; ∂ψ = 2x(S_4 + 2S_2 x² − 3S_3 x); R = Σ_rows ψ / N",
                  reference: csReference, notes: csNotes, strength: 10, params: [csNormalize],
                  examples: [WorkedExample("W0 numel", x: w0, shape: [2, 2], value: 9, gradient: [24, -15, 0, 0])]) {
-            CSOneSidedBinary(normalize: try $0.choice("normalize"))
+            CSPolynomial(.osb, normalize: try $0.choice("normalize"))
         },
         .penalty("cs_ternary", family: "cauchy_schwarz", summary: "Cauchy–Schwarz ternary regularizer: rows pushed to {−α, 0, α}^n",
                  formula: "ψ(x) = S_2 S_6 − S_4²; ∂ψ = 2x(S_6 + 3S_2 x⁴ − 4S_4 x²); R = Σ_rows ψ / N",
                  reference: csReference, notes: csNotes + " Default strength 1e5 as the paper's ternary runs.",
                  strength: 1e5, params: [csNormalize],
                  examples: [WorkedExample("W0 numel", x: w0, shape: [2, 2], value: 9, gradient: [6, -33, 0, 0])]) {
-            CSTernary(normalize: try $0.choice("normalize"))
+            CSPolynomial(.ternary, normalize: try $0.choice("normalize"))
         },
         .penalty("cs_lplq", family: "cauchy_schwarz", summary: "Hölder ℓp–ℓq regularizer: rows pushed to {−α, α}^n",
                  formula: "ψ(x) = n^{r/q−r/p}‖x‖_p^r − ‖x‖_q^r; ∂ψ = n^{r/q−r/p} r‖x‖_p^{r−p}|x|^{p−1}sign x − r‖x‖_q^{r−q}|x|^{q−1}sign x",

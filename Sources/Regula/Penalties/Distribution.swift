@@ -80,24 +80,18 @@ func kurtosis<T: Scalar>(_ x: UnsafePointer<T>, count d: Int, eps: Double, gscal
 ///   Quantization: One Model to Rule Them All", NeurIPS 2020. Catalogue: penalties_matrix §12b.
 /// - Note (catalogue confidence medium-low): the mean over layers (1/L) is the caller's; a
 ///   constant tensor gives κ = 0, R = K_T², gradient 0.
-public struct KureWeightKurtosis: Penalty {
+public struct KureWeightKurtosis: GenericPenalty {
     public static let id = "kure_weight_kurtosis"
     public let target: Double, eps: Double
     public init(target: Double = 1.8, eps: Double = 1e-6) { self.target = target; self.eps = eps }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         let c = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(w.count, 1))
         defer { c.deallocate() }
         let k = kurtosis(w.data, count: w.count, eps: eps, gscale: 1, into: g.data, scratch: c)
         let f = scale * 2 * (k - target)
         for i in 0..<w.count { g[i] = T(f * g[i].double) }
         return scale * (k - target) * (k - target)
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
     }
 }
 
@@ -113,13 +107,13 @@ public struct KureWeightKurtosis: Penalty {
 /// - Note (catalogue confidence medium-low; reduction and λ unverified): the reimplementations
 ///   sum over tokens, Regula defaults to the mean (catalogue decision). Biased (1/d) moments;
 ///   d < 4 makes κ nearly meaningless (not an error). Constant rows give κ = 0, gradient 0.
-public struct ActivationKurtosis: Penalty {
+public struct ActivationKurtosis: GenericPenalty {
     public static let id = "activation_kurtosis"
     public enum Reduce: String, Sendable { case mean, sum }
     public let reduction: Reduce, eps: Double
     public init(reduction: Reduce = .mean, eps: Double = 1e-6) { self.reduction = reduction; self.eps = eps }
 
-    func run<T: Scalar>(_ h: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ h: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         let (rows, d) = h.lastAxis
         if rows == 0 { return 0 }
         let f = reduction == .mean ? scale / Double(rows) : scale
@@ -130,12 +124,6 @@ public struct ActivationKurtosis: Penalty {
             total += kurtosis(h.data + t * d, count: d, eps: eps, gscale: f, into: g.data + t * d, scratch: c)
         }
         return f * total
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
     }
 }
 

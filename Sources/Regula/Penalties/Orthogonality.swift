@@ -10,13 +10,13 @@ import RegulaEngine
 /// - Reference: Bansal, Chen, Wang, "Can We Gain More from Orthogonality Regularizations in
 ///   Training Deep CNNs?", 2018; the `auto` rule follows YoavKurtz/GOR `calc_dist`.
 ///   Catalogue: penalties_matrix §1.
-public struct SoftOrthogonality: Penalty {
+public struct SoftOrthogonality: GenericPenalty {
     public static let id = "soft_orthogonality"
     public enum Mode: String, Sendable { case auto, rows, cols }
     public let mode: Mode
     public init(mode: Mode = .auto) { self.mode = mode }
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         let (m, n) = w.matrix
         if m == 0 || n == 0 {
             for i in 0..<g.count { g[i] = 0 }
@@ -41,12 +41,6 @@ public struct SoftOrthogonality: Penalty {
         return scale * value
     }
 
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
 }
 
 /// Mean absolute cosine between distinct vectors (Keras `OrthogonalRegularizer`).
@@ -176,11 +170,11 @@ public struct GroupOrthogonality: Penalty {
 /// - Reference: Cao, "SORSA: Singular Values and Orthonormal Regularized Singular Vectors
 ///   Adaptation of Large Language Models", 2024 (Gunale0926/SORSA `layer.py::calc_ortho`).
 ///   Catalogue: penalties_matrix §4.
-public struct SORSAOrthonormal: Penalty {
+public struct SORSAOrthonormal: GenericPenalty {
     public static let id = "sorsa_orthonormal"
     public init() {}
 
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
         // ‖G − I‖²_F and 4(G − I)W from soft orthogonality (its auto mode is the same switch:
         // for square W the two Gram forms have equal norms), then the square root.
         let s = SoftOrthogonality(mode: .auto).run(w, g, 1)
@@ -188,12 +182,6 @@ public struct SORSAOrthonormal: Penalty {
         let f = r < 1e-12 ? 0 : scale / (2 * r)
         for i in 0..<g.count { g[i] = T(f * g[i].double) }
         return scale * r
-    }
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
     }
 }
 
