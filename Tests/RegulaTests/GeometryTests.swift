@@ -290,13 +290,27 @@ func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-9) -> Bool {
     }
 }
 
-@Suite struct GeometryRegistryTests {
-    @Test func everyGeometryIdIsRegisteredAndChecked() {
-        let ids = ["cs_binary", "cs_osb", "cs_ternary", "cs_lplq", "cs_eigvec", "cs_orthogonal",
+let geometryIds = ["cs_binary", "cs_osb", "cs_ternary", "cs_lplq", "cs_eigvec", "cs_orthogonal",
                    "cosine_orthogonality", "group_orthogonality", "sorsa_orthonormal", "hyperspherical_energy",
                    "nuclear_norm", "spectral_norm_target", "wasserstein_init", "kure_weight_kurtosis",
                    "activation_kurtosis"]
-        for id in ids {
+
+@Suite struct GeometryRegistryTests {
+    @Test func emptyInputsGiveZero() throws {
+        let data: [String: [String: InputArray]] = [
+            "cs_eigvec": ["C": .real(shape: [3, 3], values: [1, 0, 0, 0, 2, 0, 0, 0, 3])],
+            "wasserstein_init": ["init": .real(shape: [0], values: [])],
+        ]
+        for id in geometryIds {
+            for shape in [[0, 3], [3, 0], [0]] where !(id == "cs_eigvec" && shape != [0, 3]) {
+                let (v, g) = try evaluate(id, data: data[id] ?? [:], [], shape)
+                #expect(v == 0 && g.isEmpty, "\(id) \(shape): \(v)")
+            }
+        }
+    }
+
+    @Test func everyGeometryIdIsRegisteredAndChecked() {
+        for id in geometryIds {
             let results = Checker().run(id)
             // Worked examples + (3 seeds + float32) per shape + bad parameters, at least.
             #expect(results.count >= 10, "\(id): only \(results.count) checks")

@@ -169,9 +169,9 @@ public struct CSEigvec: Penalty {
     }
 
     public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+        if w.count == 0 { return 0 }  // no rows: a sum over nothing
         let (m, n) = w.matrix
         guard n == order else { throw RegulaError.shape("rows have \(n) entries but C is \(order)×\(order)") }
-        if m == 0 || n == 0 { return 0 }
         let y = NDArray<Double>(shape: [m, n]), z = NDArray<Double>(shape: [m, n])
         c.withUnsafeBufferPointer { cp in
             // Y = W C (rows Cx since C is symmetric), Z = Y C (rows C²x).

@@ -86,6 +86,7 @@ public struct KureWeightKurtosis: GenericPenalty {
     public init(target: Double = 1.8, eps: Double = 1e-6) { self.target = target; self.eps = eps }
 
     public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+        if w.count == 0 { return 0 }  // an empty tensor has no distribution: a sum over nothing
         let c = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(w.count, 1))
         defer { c.deallocate() }
         let k = kurtosis(w.data, count: w.count, eps: eps, gscale: 1, into: g.data, scratch: c)
