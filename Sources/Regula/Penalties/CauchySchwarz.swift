@@ -270,7 +270,7 @@ extension Registry {
         },
         .penalty("cs_lplq", family: "cauchy_schwarz", summary: "Hölder ℓp–ℓq regularizer: rows pushed to {−α, α}^n",
                  formula: "ψ(x) = n^{r/q−r/p}‖x‖_p^r − ‖x‖_q^r; ∂ψ = n^{r/q−r/p} r‖x‖_p^{r−p}|x|^{p−1}sign x − r‖x‖_q^{r−q}|x|^{q−1}sign x",
-                 reference: csReference, notes: csNotes + " Defaults p=4, q=2, r=4 (repo) equal cs_binary; q < p is required; a zero row has gradient 0.",
+                 reference: csReference, notes: csNotes + " Defaults p=4, q=2, r=4 as the repo's train_from_cfg.py (the function signature says r=2) equal cs_binary; q < p is required; a zero row has gradient 0.",
                  strength: 10,
                  params: [.real("p", 4, min: 1, "the larger exponent (p > q)"),
                           .real("q", 2, min: 1, "the smaller exponent (1 ≤ q < p)"),
