@@ -97,7 +97,7 @@ func viaDouble(_ x: Tensor<Float>, _ out: Tensor<Float>,
 
 /// A penalty that is a sum of one function over the elements: R(W) = Σ φ(w_ij).
 /// Conformers give φ and φ'; the kernel does the one pass (both dtypes, threads, Double sums).
-public protocol ElementwisePenalty: Penalty {
+public protocol ElementwisePenalty: Penalty, PointwiseFunction {
     /// (φ(x), φ'(x)) of the unscaled penalty.
     func phi(_ x: Double) -> (Double, Double)
 }
@@ -106,17 +106,17 @@ extension ElementwisePenalty {
     @inlinable
     public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double,
                                  into g: Tensor<Double>) throws -> Double {
-        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, phi)
+        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, self)
     }
     @inlinable
     public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double,
                                  into g: Tensor<Float>) throws -> Double {
-        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, phi)
+        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, self)
     }
 }
 
 /// An elementwise penalty whose prox is elementwise too.
-public protocol ElementwiseProximal: ElementwisePenalty, ProximalPenalty {
+public protocol ElementwiseProximal: ElementwisePenalty, ProximalPenalty, PointwiseProx {
     /// prox_{t φ}(v) for one element.
     func proxScalar(_ v: Double, t: Double) -> Double
 }
@@ -124,11 +124,11 @@ public protocol ElementwiseProximal: ElementwisePenalty, ProximalPenalty {
 extension ElementwiseProximal {
     @inlinable
     public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        Kernels.map(v.data, out.data, count: v.count) { proxScalar($0, t: t) }
+        Kernels.prox(v.data, out.data, count: v.count, t: t, self)
     }
     @inlinable
     public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        Kernels.map(v.data, out.data, count: v.count) { proxScalar($0, t: t) }
+        Kernels.prox(v.data, out.data, count: v.count, t: t, self)
     }
 }
 
