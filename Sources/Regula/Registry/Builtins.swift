@@ -13,6 +13,10 @@ extension Registry {
         all += pruning
         all += quantization
         all += reparameterization
+        all += cauchySchwarz
+        all += spectral
+        all += energy
+        all += distribution
         return all
     }
 }
