@@ -12,7 +12,7 @@ struct RegulaCommand: ParsableCommand {
         commandName: "regula",
         abstract: "The regularization literature as one verified library.",
         version: RegulaInfo.version,
-        subcommands: [List.self, Describe.self, Check.self, Demo.self, Version.self],
+        subcommands: [List.self, Describe.self, Check.self, Demo.self, Train.self, Compare.self, Version.self],
         defaultSubcommand: nil
     )
 }

@@ -5,7 +5,7 @@ import Testing
 import RegulaEngine
 
 /// ½ Σ (x − t)² over a batch node and a target node of the same shape (a test-only op).
-final class SquaredError: GraphOp {
+private final class SquaredError: GraphOp {
     let label = "squared_error"
     func outputShape(_ inputs: [NodeShape]) throws -> NodeShape { .scalar }
     func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws {
@@ -21,7 +21,7 @@ final class SquaredError: GraphOp {
 }
 
 /// Central differences of the objective over every parameter entry vs the backward pass.
-func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
+private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
     _ = try g.valueAndGradient()
     var worst = 0.0
     for p in g.parameters {

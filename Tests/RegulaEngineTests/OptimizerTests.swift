@@ -5,26 +5,26 @@ import Testing
 import RegulaEngine
 
 /// One parameter tensor with the given values.
-func slot(_ values: [Double], name: String = "w", decay: Bool = true) -> ParameterSlot {
+private func slot(_ values: [Double], name: String = "w", decay: Bool = true) -> ParameterSlot {
     let s = ParameterSlot(name: name, shape: values.count > 1 ? [1, values.count] : [values.count], decay: decay)
     for (i, v) in values.enumerated() { s.value[i] = v }
     return s
 }
 
-func values(_ s: ParameterSlot) -> [Double] { Array(UnsafeBufferPointer(start: s.value, count: s.count)) }
-func grads(_ s: ParameterSlot) -> [Double] { Array(UnsafeBufferPointer(start: s.grad, count: s.count)) }
+private func values(_ s: ParameterSlot) -> [Double] { Array(UnsafeBufferPointer(start: s.value, count: s.count)) }
+private func grads(_ s: ParameterSlot) -> [Double] { Array(UnsafeBufferPointer(start: s.grad, count: s.count)) }
 
-func close(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
+private func close(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol * Swift.max(1, abs($1)) }
 }
 
 /// A gradient function that writes a fixed gradient.
-func fixed(_ g: [[Double]], _ params: [ParameterSlot]) -> () throws -> Double {
+private func fixed(_ g: [[Double]], _ params: [ParameterSlot]) -> () throws -> Double {
     { for (p, gp) in zip(params, g) { for i in 0..<p.count { p.grad[i] = gp[i] } }; return 0 }
 }
 
 /// L_i(w) = ½ (w − c)ᵀ H (w − c) with H = diag(h): fills the gradient, returns the loss.
-func quadratic(_ p: ParameterSlot, h: [Double], c: [Double] = [0, 0]) -> () throws -> Double {
+private func quadratic(_ p: ParameterSlot, h: [Double], c: [Double] = [0, 0]) -> () throws -> Double {
     {
         var l = 0.0
         for i in 0..<p.count { let d = p.value[i] - c[i]; p.grad[i] = h[i] * d; l += 0.5 * h[i] * d * d }

@@ -6,7 +6,7 @@ import Regula
 import RegulaEngine
 
 /// Central differences of the whole objective over every parameter entry vs backward.
-func graphGradcheck(_ g: Graph) throws -> Double {
+private func graphGradcheck(_ g: Graph) throws -> Double {
     _ = try g.valueAndGradient()
     var worst = 0.0
     for p in g.parameters {
@@ -22,7 +22,7 @@ func graphGradcheck(_ g: Graph) throws -> Double {
     return worst
 }
 
-func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
+private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol * Swift.max(1, abs($1)) }
 }
 
@@ -110,7 +110,7 @@ func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
         let grad = Array(UnsafeBufferPointer(start: g.parameters[0].grad, count: 6))
         let flooded = try Trainer.objective(g, flood: L - 0.2)
         #expect(abs(plain - L) < 1e-12 && abs(flooded - L) < 1e-12)
-        #expect(near(Array(UnsafeBufferPointer(start: g.parameters[0].grad, count: 6)), grad, 1e-12))
+        #expect(nearlyEqual(Array(UnsafeBufferPointer(start: g.parameters[0].grad, count: 6)), grad, 1e-12))
     }
 
     @Test func belowTheFloodLevelTheGradientFlips() throws {
@@ -120,7 +120,7 @@ func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
         let b = L + 0.2
         let v = try Trainer.objective(g, flood: b)
         #expect(abs(v - (b + 0.2)) < 1e-12)  // |L − b| + b
-        #expect(near(Array(UnsafeBufferPointer(start: g.parameters[0].grad, count: 6)), grad.map { -$0 }, 1e-12))
+        #expect(nearlyEqual(Array(UnsafeBufferPointer(start: g.parameters[0].grad, count: 6)), grad.map { -$0 }, 1e-12))
     }
 
     // Catalogue §6: b = 0.5: L = 0.3 → 0.7 (multiplier −1); L = 0.7 → 0.7 (+1).
@@ -143,9 +143,9 @@ func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> Bool {
         return Array(UnsafeBufferPointer(start: s.value, count: 3))
     }
 
-    @Test func l1SoftThreshold() throws { #expect(near(try step("l1", "strength=0.5"), [0.44, 0, 0.07])) }
-    @Test func squaredL2() throws { #expect(near(try step("l2", "strength=0.5"), [0.46667, -0.02857, 0.11429])) }
-    @Test func groupLassoRow() throws { #expect(near(try step("group_lasso", "strength=0.5"), [0.44152, -0.02703, 0.10813])) }
+    @Test func l1SoftThreshold() throws { #expect(nearlyEqual(try step("l1", "strength=0.5"), [0.44, 0, 0.07])) }
+    @Test func squaredL2() throws { #expect(nearlyEqual(try step("l2", "strength=0.5"), [0.46667, -0.02857, 0.11429])) }
+    @Test func groupLassoRow() throws { #expect(nearlyEqual(try step("group_lasso", "strength=0.5"), [0.44152, -0.02703, 0.10813])) }
 
     @Test func viaSpecAndErrors() throws {
         guard case .step(let t) = try TransformCatalog.make("prox_step:penalty=l1,strength=0.5") else {
