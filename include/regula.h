@@ -246,6 +246,60 @@ RG_API rg_status rg_map_free(rg_map *m);
 RG_API rg_status rg_plugin_load(const char *path);
 
 /* ===================================================================================== */
+/* Training: base optimizers with the training transforms of the catalogue                */
+/* (transforms.md): weight decay, clipping, perp_grad, grad_noise, prox_step, and the      */
+/* optimizer wrappers sam, usam, dnsam, amp, fd_grad_reg that re-evaluate the gradient     */
+/* through a callback.                                                                     */
+/* ===================================================================================== */
+
+typedef struct rg_optimizer rg_optimizer; /* a base optimizer, its transforms and its state */
+
+/**
+ * Gradient callback of rg_optimizer_step. Evaluate the loss at the current contents of the
+ * parameter arrays passed to that call (Regula has written the weights to evaluate into them),
+ * write the gradient into the grad arrays of the same call, store the loss in *loss and return
+ * RG_OK. Any other status aborts the step: the parameters are restored and the step returns
+ * RG_ERR_CALLBACK. Called on the thread that called rg_optimizer_step.
+ */
+typedef rg_status (*rg_grad_fn)(void *ctx, double *loss);
+
+/**
+ * Creates an optimizer. IN optimizer: "sgd", "adam" or "adamw" (Adam + decoupled weight decay).
+ * IN params: "lr=0.1,momentum=0.9,nesterov=true,beta1=0.9,beta2=0.999,eps=1e-8,weight_decay=0.01,
+ * schedule=constant|cosine|step,warmup=0,total_steps=1,step_every=1,gamma=0.1" (any subset; these
+ * are the defaults except lr=1e-3). IN transforms: NULL or ";"-separated specs such as
+ * "clip_global_norm:max_norm=1;sam:rho=0.05;prox_step:penalty=l1,strength=1e-4".
+ * Order of a step: raw gradient (a wrapper may re-evaluate it) → l2_grad → perp_grad →
+ * grad_noise → clipping → optimizer direction → decoupled decay → × lr → apply → prox_step.
+ * Weight decay and prox_step act on parameters of rank >= 2 only (not on biases or norm gains).
+ * OUT out: the new handle, freed with rg_optimizer_free.
+ * Thread safety: reentrant. Errors: RG_ERR_NULL, RG_ERR_UNKNOWN_ID (transform or penalty id),
+ * RG_ERR_UNKNOWN_PARAMETER, RG_ERR_PARAMETER, RG_ERR_UNSUPPORTED (flooding: apply it to the loss),
+ * RG_ERR_INVALID_ARGUMENT.
+ */
+RG_API rg_status rg_optimizer_new(const char *optimizer, const char *params, const char *transforms,
+                                  rg_optimizer **out);
+
+/**
+ * One optimizer step over n parameter arrays, updated in place. IN/OUT params: C-contiguous
+ * float32 or float64 arrays. IN/OUT grads: arrays of the same shapes and dtypes. IN fn, ctx:
+ * when fn is not NULL it is called for every gradient evaluation, the first included (the
+ * grads' incoming contents are ignored); when fn is NULL the grads must hold the gradient at
+ * the current parameters, and wrappers (sam, amp, ...) are refused. OUT loss: optional, the
+ * loss at the unperturbed parameters as fn reported it (0 without fn).
+ * The first step fixes the number, shapes and dtypes of the parameters; later steps must match.
+ * Computation is in float64 whatever the arrays' dtype.
+ * Ownership: nothing is kept after the call. Thread safety: one thread per handle at a time.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_INVALID_ARGUMENT,
+ * RG_ERR_CALLBACK (fn failed; the parameters are left as they were).
+ */
+RG_API rg_status rg_optimizer_step(rg_optimizer *opt, rg_array *params, rg_array *grads, int64_t n,
+                                   rg_grad_fn fn, void *ctx, double *loss);
+
+/** Frees an optimizer. rg_optimizer_free(NULL) is a no-op. Errors: RG_ERR_INVALID_HANDLE. */
+RG_API rg_status rg_optimizer_free(rg_optimizer *opt);
+
+/* ===================================================================================== */
 /* Errors                                                                                 */
 /* ===================================================================================== */
 

@@ -208,3 +208,52 @@ public enum TransformCatalog {
         }
     }
 }
+
+/// Builds a `Stepper` from text specs (for the C ABI and other text front ends): the base
+/// optimizer by name, its settings as "name=value,..." and the transform specs.
+public enum OptimizerFactory {
+    /// The settings `make` accepts.
+    public static let params: [ParamSpec] = [
+        .real("lr", 1e-3, min: 0, minOpen: true, "base learning rate"),
+        .real("momentum", 0.9, min: 0, max: 1, maxOpen: true, "sgd momentum μ"),
+        .bool("nesterov", false, "sgd Nesterov momentum"),
+        .real("beta1", 0.9, min: 0, max: 1, maxOpen: true, "adam β1"),
+        .real("beta2", 0.999, min: 0, max: 1, maxOpen: true, "adam β2"),
+        .real("eps", 1e-8, min: 0, "adam ε"),
+        .real("weight_decay", 0.01, min: 0, "adamw's decoupled λ"),
+        .choice("schedule", ["constant", "cosine", "step"], "learning-rate decay"),
+        .int("warmup", 0, min: 0, "linear warmup steps"),
+        .int("total_steps", 1, min: 1, "steps of the cosine decay (warmup included)"),
+        .int("step_every", 1, min: 1, "steps between decays of the step schedule"),
+        .real("gamma", 0.1, min: 0, "factor of the step schedule"),
+    ]
+
+    /// A stepper over `slots`. Flooding (a loss transform) is refused: apply it to the loss.
+    public static func make(optimizer: String, params text: String, transforms: [String],
+                            slots: [ParameterSlot], seed: UInt64 = 0) throws -> Stepper {
+        let info = TransformInfo(id: optimizer, kind: .gradTransform, summary: "", formula: "", reference: "",
+                                 confidence: "", notes: "", params: params)
+        let p = Params(component: optimizer, values: try TransformCatalog.values(info, text), data: [:])
+        var c = TrainConfig()
+        c.optimizer = optimizer; c.lr = try p.real("lr"); c.momentum = try p.real("momentum")
+        c.nesterov = try p.bool("nesterov"); c.beta1 = try p.real("beta1"); c.beta2 = try p.real("beta2")
+        c.eps = try p.real("eps"); c.weightDecay = try p.real("weight_decay"); c.schedule = try p.string("schedule")
+        c.warmup = try p.int("warmup"); c.stepEvery = try p.int("step_every"); c.stepGamma = try p.real("gamma")
+        let (opt, base) = try Trainer.optimizer(c)
+        var steps = base
+        var wrapper: GradientWrapper? = nil
+        for spec in transforms {
+            switch try TransformCatalog.make(spec, seed: seed) {
+            case .step(let t): steps.append(t)
+            case .wrapper(let w):
+                guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per optimizer") }
+                wrapper = w
+            case .flood:
+                throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
+            }
+        }
+        return Stepper(params: slots, optimizer: opt,
+                       schedule: try Trainer.schedule(c, total: try p.int("total_steps"), stepsPerEpoch: 1),
+                       transforms: steps, wrapper: wrapper)
+    }
+}

@@ -22,7 +22,8 @@ import numpy as np
 from . import _lib
 
 __all__ = ["RegulaError", "components", "describe", "penalty", "loss", "output_map",
-           "load_plugin", "register_penalty", "library_path", "Penalty", "Loss", "OutputMap"]
+           "load_plugin", "register_penalty", "library_path", "Penalty", "Loss", "OutputMap",
+           "Optimizer"]
 
 __version__ = "0.1.0"
 
@@ -447,3 +448,61 @@ def register_penalty(component_id, value_and_grad, prox=None, params=None, summa
     _keepalive.append((specs, create, destroy, eval_fn, prox_fn, error_message, error_text, table,
                        desc, states, value_and_grad, prox))
     _check(_L.rg_plugin_register(byref(desc)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: an optimizer with the catalogue's transforms (rg_optimizer_*).
+
+class Optimizer:
+    """A base optimizer ("sgd", "adam", "adamw") with training transforms, stepping NumPy arrays
+    in place::
+
+        opt = regula.Optimizer("adam", lr=1e-3, transforms=["clip_global_norm:max_norm=1", "sam:rho=0.05"])
+        loss = opt.step(params, grads, grad_fn=lambda: compute_loss_and_fill(grads))
+
+    ``params`` and ``grads`` are lists of writable, C-contiguous float32/float64 arrays of equal
+    shapes. With ``grad_fn`` (a callable returning the loss after writing the gradient at the
+    current contents of ``params`` into ``grads``) every gradient evaluation goes through it,
+    which wrappers such as sam/amp need; without it ``grads`` must already hold the gradient.
+    Weight decay and prox_step act on arrays of rank >= 2 only. Exceptions raised in
+    ``grad_fn`` surface as RegulaError (chained); the parameters are then left unchanged.
+    """
+
+    def __init__(self, optimizer="adam", transforms=(), **params):
+        text = ",".join(_format_param(k, v) for k, v in params.items())
+        h = c_void_p()
+        _check(_L.rg_optimizer_new(optimizer.encode(), text.encode(), ";".join(transforms).encode(), byref(h)))
+        self._h = h
+        self._slots = None
+
+    def __del__(self):
+        h = getattr(self, "_h", None)
+        if h is not None and h.value:
+            _L.rg_optimizer_free(h)
+            self._h = None
+
+    def step(self, params, grads, grad_fn=None):
+        params, grads = list(params), list(grads)
+        if len(params) != len(grads):
+            raise RegulaError(f"{len(params)} parameter arrays but {len(grads)} gradient arrays")
+        for i, a in enumerate(params + grads):
+            if not (isinstance(a, np.ndarray) and a.flags.c_contiguous and a.flags.writeable):
+                raise RegulaError(f"array {i}: parameters and gradients must be writable C-contiguous ndarrays")
+        n = len(params)
+        ps, gs = (_lib.rg_array * max(n, 1))(), (_lib.rg_array * max(n, 1))()
+        keep = [_View(a) for a in params + grads]
+        for i in range(n):
+            ps[i], gs[i] = keep[i].struct, keep[n + i].struct
+        fn = _lib.GRAD_FN()
+        if grad_fn is not None:
+            @_lib.GRAD_FN
+            def fn(ctx, loss):
+                try:
+                    loss[0] = float(grad_fn())
+                    return 0
+                except BaseException as exc:  # never let an exception cross into C
+                    _callback_error.exc = exc
+                    return 1
+        loss = c_double()
+        _check(_L.rg_optimizer_step(self._h, ps, gs, n, fn, None, byref(loss)))
+        return loss.value

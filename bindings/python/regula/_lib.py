@@ -35,6 +35,7 @@ EVAL_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(rg_array), POINTER(rg_array), POI
 PROX_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(rg_array), c_double, POINTER(rg_array))
 VJP_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(rg_array), POINTER(rg_array), POINTER(rg_array))
 ERROR_FN = CFUNCTYPE(c_void_p, c_void_p)
+GRAD_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(c_double))  # rg_grad_fn (Training section)
 
 
 class rg_component_table(Structure):
@@ -81,6 +82,9 @@ SIGNATURES = {
     "rg_map_free": (c_int32, [c_void_p]),
     "rg_plugin_load": (c_int32, [c_char_p]),
     "rg_plugin_register": (c_int32, [POINTER(rg_plugin_descriptor)]),
+    "rg_optimizer_new": (c_int32, [c_char_p, c_char_p, c_char_p, _HANDLE_OUT]),
+    "rg_optimizer_step": (c_int32, [c_void_p, _ARR, _ARR, c_int64, GRAD_FN, c_void_p, POINTER(c_double)]),
+    "rg_optimizer_free": (c_int32, [c_void_p]),
 }
 
 
