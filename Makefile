@@ -61,6 +61,8 @@ test-c: build plugins
 	.build/ctests/penalty_demo
 	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/threads_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/threads_test
 	.build/ctests/threads_test $(SCAD)
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/training_test.c $(LDFLAGS_REGULA) -o .build/ctests/training_test
+	.build/ctests/training_test
 	$(MAKE) --no-print-directory check-sanitizers
 
 # The C test programs under AddressSanitizer + UBSan, and valgrind memcheck (no definite leaks).
