@@ -233,3 +233,43 @@ private func quadratic(_ p: ParameterSlot, h: [Double], c: [Double] = [0, 0]) ->
 #if canImport(Glibc)
 import Glibc
 #endif
+
+@Suite struct PostStepTests {
+    // Catalogue §9: pr = 0.5, β = 0.95.
+    @Test func issP() throws {
+        let w = slot([0.9, -0.05, 0.3, 0.01, -0.6, 0.02])
+        let t = IterativeShrink(ratio: 0.5, beta: 0.95)
+        try t.apply([w], StepContext(step: 0, lr: 1))
+        #expect(close(values(w), [0.9, -0.0475, 0.3, 0.0095, -0.6, 0.019], 1e-12))
+        for _ in 1..<100 { try t.apply([w], StepContext(step: 0, lr: 1)) }
+        #expect(close(values(w), [0.9, -2.96e-4, 0.3, 5.92e-5, -0.6, 1.184e-4], 2e-3))
+        let h = slot([0.9, -0.05, 0.3, 0.01, -0.6, 0.02])
+        try IterativeShrink(ratio: 0.5, beta: 0).apply([h], StepContext(step: 0, lr: 1))
+        #expect(values(h) == [0.9, 0, 0.3, 0, -0.6, 0])
+        let bias = slot([0.01, 1], decay: false)
+        try IterativeShrink(ratio: 0.5, beta: 0).apply([bias], StepContext(step: 0, lr: 1))
+        #expect(values(bias) == [0.01, 1])  // vectors are not pruned
+    }
+
+    // Catalogue §8: norm fixed at 5, w = (3, 4), g = (1, 0), SGD η = 0.5.
+    @Test func lawn() throws {
+        let w = slot([3, 4])
+        let lawn = LogitAttenuatingWeightNorm(warmupSteps: 0, lastOnly: true)
+        let s = Stepper(params: [w], optimizer: try Optimizer(.sgd(momentum: 0, nesterov: false)),
+                        schedule: Schedule(base: 0.5), transforms: lawn.transforms)
+        try s.step(fixed([[1, 0]], [w]))
+        #expect(close(values(w), [2.67146, 4.22650]))
+        #expect(abs(Kernels.sumOfSquares(w.value, count: 2).squareRoot() - 5) < 1e-12)
+    }
+
+    @Test func lawnFreePhase() throws {
+        let w = slot([3, 4])
+        let s = Stepper(params: [w], optimizer: try Optimizer(.sgd(momentum: 0, nesterov: false)),
+                        schedule: Schedule(base: 0.5), transforms: LogitAttenuatingWeightNorm(warmupSteps: 1, lastOnly: false).transforms)
+        try s.step(fixed([[1, 0]], [w]))  // free: a plain step
+        #expect(close(values(w), [2.5, 4]))
+        let r = Kernels.sumOfSquares(w.value, count: 2).squareRoot()
+        try s.step(fixed([[1, 0]], [w]))  // constrained from here: the norm stays r
+        #expect(abs(Kernels.sumOfSquares(w.value, count: 2).squareRoot() - r) < 1e-12)
+    }
+}

@@ -134,6 +134,7 @@ public enum Trainer {
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .step(let t): steps.append(t)
+            case .steps(let ts): steps += ts
             case .wrapper(let w):
                 guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per run") }
                 wrapper = w

@@ -48,6 +48,8 @@ public final class ProxStep: StepTransform {
 public enum BuiltTransform {
     case step(StepTransform)
     case wrapper(GradientWrapper)
+    /// Several step transforms acting together (LAWN: a projection and a renormalisation).
+    case steps([StepTransform])
     /// Flooding: the mini-batch loss L becomes |L − b| + b (gradient sign(L − b)·∇L).
     case flood(Double)
 }
@@ -142,6 +144,28 @@ public enum TransformCatalog {
                       params: [real("gamma", 0.01, "γ"), real("epsilon", 0.1, minOpen: true, "ε"),
                                .choice("mode", ["forward", "backward"], "F-GR or B-GR"),
                                .bool("normalize_probe", false, "probe ε·g/‖g‖")]),
+        TransformInfo(id: "iss_p", kind: .postStep,
+                      summary: "iterative soft shrinkage: the smallest-|w| share of each weight matrix is multiplied by β after every step",
+                      formula: "U_t = ⌊ratio·n⌋ smallest |w| (recomputed each step); w_i ← β w_i for i ∈ U_t",
+                      reference: "Iterative Soft Shrinkage Learning for Efficient Image Super-Resolution (Wang et al. 2023), official ist_pruner.py",
+                      confidence: "high",
+                      notes: "Per weight matrix (local comparison, L1 magnitude), biases and norms untouched; β default 0.99 (code; the README commands use 0.95). The later hard-zero and fine-tune phase is the user's schedule.",
+                      params: [.real("ratio", 0.9, min: 0, max: 1, "pruning ratio pr per layer"),
+                               .real("beta", 0.99, min: 0, max: 1, "shrink factor β (ist_ratio)")]),
+        TransformInfo(id: "iht", kind: .postStep,
+                      summary: "iterative hard thresholding: the smallest-|w| share of each weight matrix is zeroed after every step",
+                      formula: "w_i ← 0 for the ⌊ratio·n⌋ smallest |w| (ISS-P with β = 0)",
+                      reference: "Iterative Soft Shrinkage Learning for Efficient Image Super-Resolution (Wang et al. 2023), IHT mode of the official code",
+                      confidence: "high", notes: "Per weight matrix; recomputed every step.",
+                      params: [.real("ratio", 0.9, min: 0, max: 1, "share of entries zeroed per layer")]),
+        TransformInfo(id: "lawn", kind: .postStep,
+                      summary: "LAWN: after a free phase, weight norms are frozen (tangent gradient + renormalisation)",
+                      formula: "t ≥ warmup: g ← g − (wᵀg/‖w‖²)w; after the update w ← r·w/‖w‖, r = ‖w‖ at the switch",
+                      reference: "Logit Attenuating Weight Normalization (Gupta et al. 2021)",
+                      confidence: "medium",
+                      notes: "No official code found. Decided: per-tensor norms (not per row); the LR schedule is not restarted at the switch; warmup counts optimizer steps; layers=last constrains the classifier matrix (the final homogeneous sub-network of a normalised net), layers=all every weight matrix (a plain ReLU MLP is homogeneous throughout).",
+                      params: [.int("warmup", 0, min: 0, "free-phase steps E_warm"),
+                               .choice("layers", ["last", "all"], "which weight matrices are constrained")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -194,6 +218,10 @@ public enum TransformCatalog {
         case "grad_noise":
             return .step(GradNoise(eta: try p.real("eta"), gamma: try p.real("gamma"), seed: seed &+ 0x6E6F_6973_65))
         case "flooding": return .flood(try p.real("b"))
+        case "iss_p": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: try p.real("beta")))
+        case "iht": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: 0))
+        case "lawn":
+            return .steps(LogitAttenuatingWeightNorm(warmupSteps: try p.int("warmup"), lastOnly: try p.string("layers") == "last").transforms)
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
         case "dnsam": return .wrapper(SharpnessAware(.dnsam, rho: try p.real("rho"), theta: try p.real("theta")))
@@ -245,6 +273,7 @@ public enum OptimizerFactory {
         for spec in transforms {
             switch try TransformCatalog.make(spec, seed: seed) {
             case .step(let t): steps.append(t)
+            case .steps(let ts): steps += ts
             case .wrapper(let w):
                 guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per optimizer") }
                 wrapper = w

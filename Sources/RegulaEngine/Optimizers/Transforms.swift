@@ -61,14 +61,20 @@ public func globalGradNorm(_ params: [ParameterSlot]) -> Double {
 
 // MARK: Weight decay
 
+/// buffer ← buffer + λw on the slots with `decay`.
+func addDecay(_ params: [ParameterSlot], _ lambda: Double, _ buffer: KeyPath<ParameterSlot, UnsafeMutablePointer<Double>>) {
+    for p in params where p.decay {
+        let b = p[keyPath: buffer]
+        for i in 0..<p.count { b[i] += lambda * p.value[i] }
+    }
+}
+
 /// `l2_grad`: g ← g + λw on slots with `decay` (coupled; enters momentum/Adam moments).
 public final class L2Grad: StepTransform {
     public let id = "l2_grad", stage = TransformStage.coupled
     public let lambda: Double
     public init(lambda: Double) { self.lambda = lambda }
-    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
-        for p in params where p.decay { for i in 0..<p.count { p.grad[i] += lambda * p.value[i] } }
-    }
+    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws { addDecay(params, lambda, \.grad) }
 }
 
 /// `decoupled_weight_decay`: d ← d + λw on slots with `decay`, so w ← w − η(d + λw)
@@ -77,9 +83,7 @@ public final class DecoupledWeightDecay: StepTransform {
     public let id = "decoupled_weight_decay", stage = TransformStage.direction
     public let lambda: Double
     public init(lambda: Double) { self.lambda = lambda }
-    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
-        for p in params where p.decay { for i in 0..<p.count { p.direction[i] += lambda * p.value[i] } }
-    }
+    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws { addDecay(params, lambda, \.direction) }
 }
 
 // MARK: Clipping

@@ -177,3 +177,21 @@ def test_callback_exception_surfaces_and_leaves_parameters():
         regula.Optimizer("sgd", transforms=["sam:rho=0.5"]).step([w], [g], grad_fn=grad_fn)
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     np.testing.assert_array_equal(w, [[1.0, 2.0]])  # restored after the perturbed evaluation
+
+
+def test_iss_p_and_lawn_match_numpy():
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(4, 5))
+    g = rng.normal(size=(4, 5))
+    W = w.copy()
+    regula.Optimizer("sgd", lr=0.1, momentum=0.0, transforms=["iss_p:ratio=0.5,beta=0.9"]).step([W], [g.copy()])
+    v = (w - 0.1 * g).ravel()
+    small = np.argsort(np.abs(v), kind="stable")[:10]
+    v[small] *= 0.9
+    np.testing.assert_allclose(W.ravel(), v, rtol=1e-12)
+    # LAWN from the first step: tangent gradient, then back to the starting norm
+    W = w.copy()
+    regula.Optimizer("sgd", lr=0.1, momentum=0.0, transforms=["lawn:layers=all"]).step([W], [g.copy()])
+    wf, gf = w.ravel(), g.ravel()
+    u = wf - 0.1 * (gf - (wf @ gf) / (wf @ wf) * wf)
+    np.testing.assert_allclose(W.ravel(), u * np.linalg.norm(wf) / np.linalg.norm(u), rtol=1e-12)

@@ -1,0 +1,82 @@
+// Regula engine — post-step transforms on the weights: ISS-P / IHT shrinkage and LAWN's
+// fixed-norm constraint (with its tangent projection of the gradient).
+
+/// `iss_p` (β > 0) and `iht` (β = 0): after each step, per tensor (slots with `decay`), the
+/// share `ratio` of entries with the smallest |w| — recomputed every step, so weights can leave
+/// it — is multiplied by β. k = ⌊ratio·n⌋; ties keep the lower index in the set.
+/// Official code (Iterative-Soft-Shrinkage-SR, `ist_pruner.py`): L1 magnitude, per layer.
+public final class IterativeShrink: StepTransform {
+    public let id: String
+    public let stage = TransformStage.postStep
+    public let ratio: Double, beta: Double
+    private var order: [Int] = []
+
+    public init(ratio: Double, beta: Double) {
+        self.ratio = ratio; self.beta = beta; id = beta == 0 ? "iht" : "iss_p"
+    }
+
+    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
+        for p in params where p.decay {
+            let k = Int((ratio * Double(p.count)).rounded(.down))
+            guard k > 0 else { continue }
+            let w = p.value
+            order.removeAll(keepingCapacity: true)
+            order.append(contentsOf: 0..<p.count)
+            order.sort { abs(w[$0]) < abs(w[$1]) || (abs(w[$0]) == abs(w[$1]) && $0 < $1) }
+            for i in order[0..<k] { w[i] *= beta }
+        }
+    }
+}
+
+/// `lawn` (Logit Attenuating Weight Normalization): a free phase of `warmupSteps`, then each
+/// constrained tensor keeps the norm r it had at the switch: the gradient is projected on the
+/// tangent space, g ← g − (wᵀg/‖w‖²)w, and after the update w ← r·w/‖w‖. Per-tensor norms; the
+/// learning-rate schedule is not restarted at the switch (no official code: catalogue §8).
+public final class LogitAttenuatingWeightNorm {
+    public let warmupSteps: Int
+    /// Constrains only the last weight matrix (the classifier) or every weight matrix.
+    public let lastOnly: Bool
+    private var radii: [ObjectIdentifier: Double] = [:]
+
+    public init(warmupSteps: Int, lastOnly: Bool) { self.warmupSteps = warmupSteps; self.lastOnly = lastOnly }
+
+    func constrained(_ params: [ParameterSlot]) -> [ParameterSlot] {
+        let m = params.filter(\.decay)
+        return lastOnly ? Array(m.suffix(1)) : m
+    }
+
+    /// The two transforms: the tangent projection (before clipping) and the renormalisation.
+    public var transforms: [StepTransform] { [Projection(self), Renormalization(self)] }
+
+    final class Projection: StepTransform {
+        let id = "lawn", stage = TransformStage.project
+        let owner: LogitAttenuatingWeightNorm  // strong: the owner is referenced only by its transforms
+        init(_ o: LogitAttenuatingWeightNorm) { owner = o }
+        func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
+            guard ctx.step >= owner.warmupSteps else { return }
+            for p in owner.constrained(params) {
+                let ww = Kernels.sumOfSquares(p.value, count: p.count)
+                if owner.radii[ObjectIdentifier(p)] == nil { owner.radii[ObjectIdentifier(p)] = ww.squareRoot() }
+                guard ww > 0 else { continue }  // a zero tensor has no tangent space: leave g
+                let c = Kernels.dot(p.value, p.grad, count: p.count) / ww
+                for i in 0..<p.count { p.grad[i] -= c * p.value[i] }
+            }
+        }
+    }
+
+    final class Renormalization: StepTransform {
+        let id = "lawn", stage = TransformStage.postStep
+        let owner: LogitAttenuatingWeightNorm  // strong: the owner is referenced only by its transforms
+        init(_ o: LogitAttenuatingWeightNorm) { owner = o }
+        func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
+            guard ctx.step >= owner.warmupSteps else { return }
+            for p in owner.constrained(params) {
+                guard let r = owner.radii[ObjectIdentifier(p)] else { continue }
+                let n = Kernels.sumOfSquares(p.value, count: p.count).squareRoot()
+                guard n > 0 else { continue }
+                let s = r / n
+                for i in 0..<p.count { p.value[i] *= s }
+            }
+        }
+    }
+}
