@@ -49,11 +49,17 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Hidden widths, comma-separated (\"\" for a linear model).")
     var widths = "512"
 
-    @Option(help: "Hidden activation: relu, gelu, tanh.")
+    @Option(help: "Hidden activation: relu, gelu, tanh, or a registered map/activation id (id:params).")
     var activation = "relu"
 
-    @Option(help: "Dropout after each hidden layer.")
+    @Option(help: "Dropout after each hidden layer (very_large_dropout: 0.9 with one hidden layer).")
     var dropout = 0.0
+
+    @Option(name: .customLong("gaussian-noise"), help: "Additive Gaussian noise σ after each hidden layer.")
+    var gaussianNoise = 0.0
+
+    @Option(name: .customLong("gaussian-dropout"), help: "Multiplicative Gaussian noise rate p after each hidden layer.")
+    var gaussianDropout = 0.0
 
     @Flag(name: .customLong("layer-norm"), help: "Layer norm before each hidden activation.")
     var layerNorm = false
@@ -97,8 +103,10 @@ struct ModelOptions: ParsableArguments {
             guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("bad width '\(s)'") }
             return v
         }
-        guard let act = Activation(rawValue: activation) else { throw ValidationError("activation must be relu, gelu or tanh") }
-        c.model = ModelSpec(widths: ws, activation: act, dropout: dropout, layerNorm: layerNorm, residual: residual)
+        let act = Activation(rawValue: activation)
+        c.model = ModelSpec(widths: ws, activation: act ?? .identity, dropout: dropout, layerNorm: layerNorm, residual: residual,
+                            activationMap: act == nil ? activation : nil, gaussianNoise: gaussianNoise,
+                            gaussianDropout: gaussianDropout)
         c.optimizer = optimizer; c.lr = lr; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmup = warmup
         c.epochs = epochs; c.batch = batch; c.scaling = scaling

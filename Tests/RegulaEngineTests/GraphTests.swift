@@ -93,6 +93,41 @@ private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
         #expect(throws: (any Error).self) { try g.dropout(x, p: 1) }
     }
 
+    @Test func gaussianNoiseLayers() throws {
+        let g = Graph(seed: 4)
+        let x = g.input(cols: 2000), t = g.input(cols: 2000)
+        let a = try g.gaussianDropout(x, p: 0.5), b = try g.gaussianNoise(t, sigma: 0.1)
+        try g.feed([x: [Double](repeating: 1, count: 2000), t: [Double](repeating: 0, count: 2000)])
+        try g.forward()
+        let ya = Array(g.value(a).buffer), yb = Array(g.value(b).buffer)
+        let ma = ya.reduce(0, +) / 2000, va = ya.reduce(0) { $0 + ($1 - ma) * ($1 - ma) } / 2000
+        #expect(abs(ma - 1) < 0.1 && abs(va - 1) < 0.15)  // mean 1, variance p/(1−p) = 1
+        let vb = yb.reduce(0) { $0 + $1 * $1 } / 2000
+        #expect(abs(vb - 0.01) < 0.002)
+        g.training = false
+        try g.forward()
+        #expect(Array(g.value(a).buffer) == [Double](repeating: 1, count: 2000))
+        #expect(Array(g.value(b).buffer) == [Double](repeating: 0, count: 2000))
+        #expect(throws: (any Error).self) { try g.gaussianDropout(x, p: 1) }
+        #expect(throws: (any Error).self) { try g.gaussianNoise(x, sigma: -1) }
+    }
+
+    @Test func gaussianDropoutBackwardUsesTheForwardMultiplier() throws {
+        let g = Graph(seed: 6)
+        let x = g.input(cols: 3), t = g.input(cols: 3)
+        let w = g.parameter("w", shape: [3, 3], .normal(std: 1))
+        let h = try g.gaussianDropout(try g.linear(x, w), p: 0.3)
+        try g.minimize(try g.custom(SquaredError(), [h, t]))
+        try g.feed([x: [1, 2, 3], t: [0, 0, 0]])
+        _ = try g.valueAndGradient()
+        let z = try (0..<3).map { r in (0..<3).reduce(0.0) { $0 + g.parameters[0].value[r * 3 + $1] * [1.0, 2, 3][$1] } }
+        let y = Array(g.value(h).buffer)
+        for r in 0..<3 {
+            let m = y[r] / z[r]  // the multiplier drawn in the forward pass
+            for c in 0..<3 { #expect(abs(g.parameters[0].grad[r * 3 + c] - y[r] * m * [1.0, 2, 3][c]) < 1e-9) }
+        }
+    }
+
     @Test func embeddingGathersAndScattersRows() throws {
         let g = Graph(seed: 1)
         let ids = g.input(cols: 1), t = g.input(cols: 2)

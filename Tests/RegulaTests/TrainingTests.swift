@@ -263,6 +263,8 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
                      { c in c.model = ModelSpec(widths: [8, 8], activation: .tanh, dropout: 0.1, layerNorm: true, residual: true) },
                      { c in c.transforms = ["clip_global_norm:max_norm=1", "perp_grad", "grad_noise", "flooding:b=0.05", "l2_grad"] },
                      { c in c.transforms = ["amp"] }, { c in c.transforms = ["dnsam"] }, { c in c.transforms = ["fd_grad_reg"] },
+                     { c in c.transforms = ["iss_p:ratio=0.3", "lawn:warmup=20,layers=all"] },
+                     { c in c.model = ModelSpec(widths: [16], activationMap: "sparsemax", gaussianNoise: 0.1, gaussianDropout: 0.1) },
                      { c in c.penalties = [PenaltySpec(id: "l2", params: "strength=1e-3")]; c.outputMap = "sparsemax" }] {
             let r = try Trainer.run(train: train, test: test, config: config(edit))
             #expect(r.test.accuracy > 0.5 && r.finalLoss.isFinite)

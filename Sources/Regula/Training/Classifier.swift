@@ -15,11 +15,19 @@ public struct ModelSpec: Sendable, Equatable {
     public var layerNorm: Bool
     /// Residual add around hidden layers whose input and output widths agree.
     public var residual: Bool
+    /// A registered map or activation ("id" or "id:params") used instead of `activation`.
+    public var activationMap: String?
+    /// Additive Gaussian noise σ after each hidden layer (0: none).
+    public var gaussianNoise: Double
+    /// Multiplicative Gaussian noise rate p after each hidden layer (0: none).
+    public var gaussianDropout: Double
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
-                layerNorm: Bool = false, residual: Bool = false) {
+                layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
+                gaussianNoise: Double = 0, gaussianDropout: Double = 0) {
         self.widths = widths; self.activation = activation; self.dropout = dropout
-        self.layerNorm = layerNorm; self.residual = residual
+        self.layerNorm = layerNorm; self.residual = residual; self.activationMap = activationMap
+        self.gaussianNoise = gaussianNoise; self.gaussianDropout = gaussianDropout
     }
 }
 
@@ -91,9 +99,16 @@ public final class Classifier {
                 let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
                 z = try g.layerNorm(z, gain: gain, bias: beta)
             }
-            z = g.activation(z, model.activation)
+            if let spec = model.activationMap {
+                let (id, text) = TransformCatalog.split(spec)
+                z = try g.custom(try MapOp(try Registry.shared.map(id, text)), [z])
+            } else {
+                z = g.activation(z, model.activation)
+            }
             if model.residual && w == width && i > 0 { z = try g.add(z, h) }
             if model.dropout > 0 { z = try g.dropout(z, p: model.dropout) }
+            if model.gaussianNoise > 0 { z = try g.gaussianNoise(z, sigma: model.gaussianNoise) }
+            if model.gaussianDropout > 0 { z = try g.gaussianDropout(z, p: model.gaussianDropout) }
             h = z; width = w
         }
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)

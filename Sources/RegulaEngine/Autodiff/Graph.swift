@@ -160,6 +160,8 @@ public final class Graph: @unchecked Sendable {
         case add
         case layerNorm(eps: Double)
         case dropout(p: Double)
+        case gaussianNoise(sigma: Double)
+        case gaussianDropout(p: Double)
         case custom(GraphOp)
     }
 
@@ -292,6 +294,19 @@ public final class Graph: @unchecked Sendable {
     public func dropout(_ x: NodeRef, p: Double) throws -> NodeRef {
         guard p >= 0, p < 1 else { throw GraphError.value("dropout p must be in [0, 1), got \(p)") }
         return add(.dropout(p: p), [x], shape(x))
+    }
+
+    /// Additive Gaussian noise (`gaussian_noise`): train y = x + σ·ε, ε ~ N(0, 1); eval y = x.
+    public func gaussianNoise(_ x: NodeRef, sigma: Double) throws -> NodeRef {
+        guard sigma >= 0, sigma.isFinite else { throw GraphError.value("gaussian noise σ must be >= 0, got \(sigma)") }
+        return add(.gaussianNoise(sigma: sigma), [x], shape(x))
+    }
+
+    /// Multiplicative Gaussian noise (`gaussian_dropout`, Keras GaussianDropout): train
+    /// y = x ⊙ (1 + sqrt(p/(1−p))·ε), the mean and variance of inverted dropout; eval y = x.
+    public func gaussianDropout(_ x: NodeRef, p: Double) throws -> NodeRef {
+        guard p >= 0, p < 1 else { throw GraphError.value("gaussian dropout p must be in [0, 1), got \(p)") }
+        return add(.gaussianDropout(p: p), [x], shape(x))
     }
 
     /// A node computed by an op from outside the engine (a component).

@@ -66,6 +66,17 @@ extension Graph {
                 mask[i] = rng.uniform() < p ? 0 : keep
                 y[i] = x.v[i] * mask[i]
             }
+        case .gaussianNoise(let sigma):
+            if !training || sigma == 0 { y.update(from: x.v, count: n.count); return }
+            for i in 0..<n.count { y[i] = x.v[i] + sigma * rng.normal() }  // additive: dy/dx = 1
+        case .gaussianDropout(let p):
+            if !training || p == 0 { y.update(from: x.v, count: n.count); return }
+            n.aux.reserve(n.count)
+            let mult = n.aux.data, s = (p / (1 - p)).squareRoot()
+            for i in 0..<n.count {
+                mult[i] = 1 + s * rng.normal()
+                y[i] = x.v[i] * mult[i]
+            }
         case .custom(let op):
             try op.forward(n.inputs.map { nodes[$0].valueTensor }, into: n.valueTensor, training: training)
         }
@@ -142,11 +153,14 @@ extension Graph {
                     }
                 }
             }
-        case .dropout(let p):
+        case .dropout(let p), .gaussianDropout(let p):
             guard x.needsGrad else { return }
             if !training || p == 0 { for i in 0..<n.count { x.g[i] += dy[i] }; return }
-            let mask = n.aux.data
+            let mask = n.aux.data  // the multiplier of the forward pass
             for i in 0..<n.count { x.g[i] += dy[i] * mask[i] }
+        case .gaussianNoise:
+            guard x.needsGrad else { return }
+            for i in 0..<n.count { x.g[i] += dy[i] }
         case .custom(let op):
             let ins = n.inputs.map { nodes[$0].valueTensor }
             let grads: [Tensor<Double>?] = n.inputs.map { nodes[$0].needsGrad ? nodes[$0].gradTensor : nil }
