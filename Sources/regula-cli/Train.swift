@@ -61,6 +61,12 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("gaussian-dropout"), help: "Multiplicative Gaussian noise rate p after each hidden layer.")
     var gaussianDropout = 0.0
 
+    @Option(name: .customLong("quant-bits"), help: "Quantisation noise (QReg) on the weight matrices with this many bits.")
+    var quantBits: Int?
+
+    @Option(name: .customLong("quant-mode"), help: "Quantisation noise mode: fake_quant (STE) or uniform_noise.")
+    var quantMode = "fake_quant"
+
     @Flag(name: .customLong("layer-norm"), help: "Layer norm before each hidden activation.")
     var layerNorm = false
 
@@ -106,7 +112,9 @@ struct ModelOptions: ParsableArguments {
         let act = Activation(rawValue: activation)
         c.model = ModelSpec(widths: ws, activation: act ?? .identity, dropout: dropout, layerNorm: layerNorm, residual: residual,
                             activationMap: act == nil ? activation : nil, gaussianNoise: gaussianNoise,
-                            gaussianDropout: gaussianDropout)
+                            gaussianDropout: gaussianDropout, quantBits: quantBits,
+                            quantUniformNoise: quantMode == "uniform_noise")
+        guard ["fake_quant", "uniform_noise"].contains(quantMode) else { throw ValidationError("--quant-mode must be fake_quant or uniform_noise") }
         c.optimizer = optimizer; c.lr = lr; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmup = warmup
         c.epochs = epochs; c.batch = batch; c.scaling = scaling

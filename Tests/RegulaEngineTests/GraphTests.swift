@@ -128,6 +128,36 @@ private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
         }
     }
 
+    // Catalogue transforms §12e: 8 bits, w = (0.1, −0.26, 0.5), s = 0.5/127.
+    @Test func quantNoise() throws {
+        let g = Graph(seed: 2)
+        let w = g.parameter("w", shape: [1, 3], .zeros)
+        for (i, v) in [0.1, -0.26, 0.5].enumerated() { g.parameters[0].value[i] = v }
+        let q = try g.quantNoise(w, bits: 8), u = try g.quantNoise(w, bits: 8, uniformNoise: true)
+        try g.forward()
+        #expect(zip(Array(g.value(q).buffer), [0.09843, -0.25984, 0.5]).allSatisfy { abs($0 - $1) < 1e-5 })
+        let s = 0.5 / 127
+        #expect(zip(Array(g.value(u).buffer), [0.1, -0.26, 0.5]).allSatisfy { abs($0 - $1) <= s / 2 && $0 != $1 })
+        g.training = false
+        try g.forward()
+        #expect(Array(g.value(u).buffer) == [0.1, -0.26, 0.5])  // uniform noise is train-only
+        #expect(zip(Array(g.value(q).buffer), [0.09843, -0.25984, 0.5]).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(throws: (any Error).self) { try g.quantNoise(w, bits: 1) }
+    }
+
+    @Test func quantNoiseStraightThroughGradient() throws {
+        let g = Graph(seed: 2)
+        let x = g.input(cols: 2), t = g.input(cols: 1)
+        let w = g.parameter("w", shape: [1, 2], .normal(std: 1))
+        let q = try g.quantNoise(w, bits: 4)
+        try g.minimize(try g.custom(SquaredError(), [try g.linear(x, q), t]))
+        try g.feed([x: [1, 2], t: [0]])
+        _ = try g.valueAndGradient()
+        // ∂/∂w of ½(x·w_q)² with ∂w_q/∂w = 1 (straight through): (x·w_q)·x
+        let wq = Array(g.value(q).buffer), r = wq[0] * 1 + wq[1] * 2
+        #expect(abs(g.parameters[0].grad[0] - r) < 1e-12 && abs(g.parameters[0].grad[1] - 2 * r) < 1e-12)
+    }
+
     @Test func embeddingGathersAndScattersRows() throws {
         let g = Graph(seed: 1)
         let ids = g.input(cols: 1), t = g.input(cols: 2)

@@ -21,10 +21,15 @@ public struct ModelSpec: Sendable, Equatable {
     public var gaussianNoise: Double
     /// Multiplicative Gaussian noise rate p after each hidden layer (0: none).
     public var gaussianDropout: Double
+    /// Quantisation noise on every weight matrix: bits (nil: none) and mode.
+    public var quantBits: Int?
+    public var quantUniformNoise: Bool
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
                 layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
-                gaussianNoise: Double = 0, gaussianDropout: Double = 0) {
+                gaussianNoise: Double = 0, gaussianDropout: Double = 0, quantBits: Int? = nil,
+                quantUniformNoise: Bool = false) {
+        self.quantBits = quantBits; self.quantUniformNoise = quantUniformNoise
         self.widths = widths; self.activation = activation; self.dropout = dropout
         self.layerNorm = layerNorm; self.residual = residual; self.activationMap = activationMap
         self.gaussianNoise = gaussianNoise; self.gaussianDropout = gaussianDropout
@@ -87,13 +92,17 @@ public final class Classifier {
         x = g.input(cols: features)
         y = g.input(cols: 1)
         var h = x, width = features
+        func quantized(_ w: NodeRef) throws -> NodeRef {
+            guard let bits = model.quantBits else { return w }
+            return try g.quantNoise(w, bits: bits, uniformNoise: model.quantUniformNoise)
+        }
         var weights: [(String, NodeRef)] = []
         for (i, w) in model.widths.enumerated() {
             guard w > 0 else { throw RegulaError.invalidParameter(name: "widths", value: String(w), reason: "must be > 0") }
             let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
             let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
             weights.append(("layer\(i)", wn))
-            var z = try g.linear(h, wn, bn)
+            var z = try g.linear(h, try quantized(wn), bn)
             if model.layerNorm {
                 let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
                 let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
@@ -114,7 +123,7 @@ public final class Classifier {
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
         let bo = g.parameter("output.bias", shape: [classes], .zeros)
         weights.append(("output", wo))
-        logits = try g.linear(h, wo, bo)
+        logits = try g.linear(h, try quantized(wo), bo)
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)

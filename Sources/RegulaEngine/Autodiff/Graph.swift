@@ -162,6 +162,7 @@ public final class Graph: @unchecked Sendable {
         case dropout(p: Double)
         case gaussianNoise(sigma: Double)
         case gaussianDropout(p: Double)
+        case quantNoise(bits: Int, uniformNoise: Bool)
         case custom(GraphOp)
     }
 
@@ -307,6 +308,15 @@ public final class Graph: @unchecked Sendable {
     public func gaussianDropout(_ x: NodeRef, p: Double) throws -> NodeRef {
         guard p >= 0, p < 1 else { throw GraphError.value("gaussian dropout p must be in [0, 1), got \(p)") }
         return add(.gaussianDropout(p: p), [x], shape(x))
+    }
+
+    /// Quantisation noise on a tensor (`quant_noise`, QReg), per tensor and symmetric with
+    /// s = max|w|/(2^{b−1}−1). `fake_quant` (train and eval): w_q = clamp(round(w/s), ±(2^{b−1}−1))·s
+    /// with the straight-through gradient (identity inside the clamp range, which per-tensor
+    /// max scaling never leaves). `uniform_noise` (train only): w + U(−s/2, s/2), gradient 1.
+    public func quantNoise(_ x: NodeRef, bits: Int, uniformNoise: Bool = false) throws -> NodeRef {
+        guard bits >= 2, bits <= 24 else { throw GraphError.value("quant_noise bits must be in 2...24, got \(bits)") }
+        return add(.quantNoise(bits: bits, uniformNoise: uniformNoise), [x], shape(x))
     }
 
     /// A node computed by an op from outside the engine (a component).

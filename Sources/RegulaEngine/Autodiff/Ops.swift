@@ -77,6 +77,16 @@ extension Graph {
                 mult[i] = 1 + s * rng.normal()
                 y[i] = x.v[i] * mult[i]
             }
+        case .quantNoise(let bits, let uniformNoise):
+            var top = 0.0
+            for i in 0..<n.count { top = Swift.max(top, abs(x.v[i])) }
+            let levels = Double((1 << (bits - 1)) - 1)
+            let s = top / levels
+            if s == 0 || (uniformNoise && !training) { y.update(from: x.v, count: n.count); return }
+            for i in 0..<n.count {
+                y[i] = uniformNoise ? x.v[i] + (rng.uniform() - 0.5) * s
+                                    : Swift.min(Swift.max((x.v[i] / s).rounded(), -levels), levels) * s
+            }
         case .custom(let op):
             try op.forward(n.inputs.map { nodes[$0].valueTensor }, into: n.valueTensor, training: training)
         }
@@ -158,7 +168,7 @@ extension Graph {
             if !training || p == 0 { for i in 0..<n.count { x.g[i] += dy[i] }; return }
             let mask = n.aux.data  // the multiplier of the forward pass
             for i in 0..<n.count { x.g[i] += dy[i] * mask[i] }
-        case .gaussianNoise:
+        case .gaussianNoise, .quantNoise:  // additive noise, or the straight-through estimator
             guard x.needsGrad else { return }
             for i in 0..<n.count { x.g[i] += dy[i] }
         case .custom(let op):
