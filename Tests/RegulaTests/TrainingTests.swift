@@ -180,6 +180,35 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
     }
 }
 
+@Suite struct MixupTests {
+    @Test func mixesInputsAndLabelsWithOneLambda() {
+        var rng = RNG(seed: 5)
+        let x: [Double] = [1, 0, 0, 1, 2, 2], labels = [0, 1, 2]
+        let m = Mixup(alpha: 1).mix(x: x, labels: labels, features: 2, classes: 3, rng: &rng)
+        #expect(m.lambda > 0 && m.lambda < 1 && Set(m.permutation) == [0, 1, 2])
+        for i in 0..<3 {
+            let j = m.permutation[i]
+            for f in 0..<2 { #expect(abs(m.x[i * 2 + f] - (m.lambda * x[i * 2 + f] + (1 - m.lambda) * x[j * 2 + f])) < 1e-15) }
+            let row = Array(m.targets[i * 3 ..< i * 3 + 3])
+            #expect(abs(row.reduce(0, +) - 1) < 1e-15)
+            #expect(abs(row[labels[i]] - (labels[i] == labels[j] ? 1 : m.lambda)) < 1e-15)
+        }
+        let off = Mixup(alpha: 0).mix(x: x, labels: labels, features: 2, classes: 3, rng: &rng)
+        #expect(off.lambda == 1 && off.x == x && off.targets == [1, 0, 0, 0, 1, 0, 0, 0, 1])
+    }
+
+    @Test(arguments: [0.2, 1.0, 3.0])
+    func betaSamplerMoments(_ a: Double) {
+        var rng = RNG(seed: 11)
+        let n = 20000
+        let v = (0..<n).map { _ in Mixup.beta(a, a, &rng) }
+        let mean = v.reduce(0, +) / Double(n), variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n)
+        #expect(abs(mean - 0.5) < 0.01)
+        #expect(abs(variance - 1 / (4 * (2 * a + 1))) < 0.01)
+        #expect(v.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+}
+
 @Suite struct DatasetAndMetricsTests {
     @Test func csvWithHeaderAndTextLabels() throws {
         let d = try Dataset.parseCSV("a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n")
@@ -264,6 +293,7 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
                      { c in c.transforms = ["clip_global_norm:max_norm=1", "perp_grad", "grad_noise", "flooding:b=0.05", "l2_grad"] },
                      { c in c.transforms = ["amp"] }, { c in c.transforms = ["dnsam"] }, { c in c.transforms = ["fd_grad_reg"] },
                      { c in c.transforms = ["iss_p:ratio=0.3", "lawn:warmup=20,layers=all"] },
+                     { c in c.transforms = ["mixup:alpha=0.4"]; c.model = ModelSpec(widths: [16], quantBits: 6) },
                      { c in c.model = ModelSpec(widths: [16], activationMap: "sparsemax", gaussianNoise: 0.1, gaussianDropout: 0.1) },
                      { c in c.penalties = [PenaltySpec(id: "l2", params: "strength=1e-3")]; c.outputMap = "sparsemax" }] {
             let r = try Trainer.run(train: train, test: test, config: config(edit))

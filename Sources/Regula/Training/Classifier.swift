@@ -83,14 +83,27 @@ public final class Classifier {
     public let weights: [(name: String, node: NodeRef)]
     /// Prox steps to run after each update.
     public let proxSteps: [ProxStep]
+    /// The target input holds probabilities rather than labels.
+    public let softTargets: Bool
+
+    /// The target rows for labels: the labels, or one-hot rows with `softTargets`.
+    public func targets(_ labels: [Int], classes: Int) -> [Double] {
+        guard softTargets else { return labels.map(Double.init) }
+        var t = [Double](repeating: 0, count: labels.count * classes)
+        for (i, y) in labels.enumerated() { t[i * classes + y] = 1 }
+        return t
+    }
 
     /// Builds the graph. `loss` and `outputMap` are "id" or "id:params" specs.
+    /// With `softTargets` the target input holds probabilities (batch, classes), else labels.
     public init(features: Int, classes: Int, model: ModelSpec, loss: String,
-                outputMap: String? = nil, penalties: [PenaltySpec] = [], seed: UInt64) throws {
+                outputMap: String? = nil, penalties: [PenaltySpec] = [], softTargets: Bool = false,
+                seed: UInt64) throws {
         let g = Graph(seed: seed)
         graph = g
         x = g.input(cols: features)
-        y = g.input(cols: 1)
+        y = g.input(cols: softTargets ? classes : 1)
+        self.softTargets = softTargets
         var h = x, width = features
         func quantized(_ w: NodeRef) throws -> NodeRef {
             guard let bits = model.quantBits else { return w }

@@ -124,15 +124,16 @@ public enum Trainer {
         case "none": break
         default: throw RegulaError.invalidParameter(name: "scaling", value: c.scaling, reason: "must be one of standardize, max, none")
         }
-        let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
-                                   outputMap: c.outputMap, penalties: c.penalties, seed: c.seed)
-        let g = model.graph
         let (opt, base) = try optimizer(c)
         var steps = base
         var wrapper: GradientWrapper? = nil
         var flood: Double? = nil
+        var mixup: Mixup? = nil
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
+            case .mixup(let m):
+                guard mixup == nil else { throw RegulaError.invalidArgument("mixup is given twice") }
+                mixup = m
             case .step(let t): steps.append(t)
             case .steps(let ts): steps += ts
             case .wrapper(let w):
@@ -143,6 +144,9 @@ public enum Trainer {
                 flood = b
             }
         }
+        let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
+                                   outputMap: c.outputMap, penalties: c.penalties, softTargets: mixup != nil, seed: c.seed)
+        let g = model.graph
         steps += model.proxSteps as [StepTransform]
         let perEpoch = (train.count + c.batch - 1) / c.batch
         let stepper = Stepper(params: g.parameters, optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
@@ -163,7 +167,12 @@ public enum Trainer {
                 let idx = order[b0 ..< Swift.min(b0 + c.batch, order.count)]
                 bx.removeAll(keepingCapacity: true); by.removeAll(keepingCapacity: true)
                 for i in idx { bx += train.x[i * train.features ..< (i + 1) * train.features]; by.append(Double(train.y[i])) }
-                try g.feed([model.x: bx, model.y: by])
+                if let mixup {
+                    let m = mixup.mix(x: bx, labels: idx.map { train.y[$0] }, features: train.features, classes: k, rng: &rng)
+                    try g.feed([model.x: m.x, model.y: m.targets])
+                } else {
+                    try g.feed([model.x: bx, model.y: by])
+                }
                 let l = try stepper.step(evaluate)
                 guard l.isFinite else { throw RegulaError.invalidArgument("the training loss became non-finite at epoch \(epoch); lower the learning rate") }
                 total += l * Double(idx.count)
@@ -225,7 +234,8 @@ public enum Trainer {
         var b0 = 0
         while b0 < d.count {
             let hi = Swift.min(b0 + batch, d.count)
-            try g.feed([model.x: Array(d.x[b0 * d.features ..< hi * d.features]), model.y: (b0..<hi).map { Double(d.y[$0]) }])
+            try g.feed([model.x: Array(d.x[b0 * d.features ..< hi * d.features]),
+                        model.y: model.targets(Array(d.y[b0..<hi]), classes: d.classes)])
             try g.forward()
             logits += g.value(model.logits).buffer
             b0 = hi

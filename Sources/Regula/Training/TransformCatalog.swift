@@ -9,6 +9,7 @@ public enum TransformKind: String, Sendable {
     case postStep = "post_step"
     case optimizerWrapper = "optimizer_wrapper"
     case lossTransform = "loss_transform"
+    case dataTransform = "data_transform"
 }
 
 /// The description of one transform id.
@@ -52,6 +53,8 @@ public enum BuiltTransform {
     case steps([StepTransform])
     /// Flooding: the mini-batch loss L becomes |L − b| + b (gradient sign(L − b)·∇L).
     case flood(Double)
+    /// A batch transform (mixup): the trainer feeds mixed inputs and soft targets.
+    case mixup(Mixup)
 }
 
 public enum TransformCatalog {
@@ -144,6 +147,13 @@ public enum TransformCatalog {
                       params: [real("gamma", 0.01, "γ"), real("epsilon", 0.1, minOpen: true, "ε"),
                                .choice("mode", ["forward", "backward"], "F-GR or B-GR"),
                                .bool("normalize_probe", false, "probe ε·g/‖g‖")]),
+        TransformInfo(id: "mixup", kind: .dataTransform,
+                      summary: "mixup: train on convex combinations of pairs of examples and of their labels",
+                      formula: "λ ~ Beta(α, α); x̃ = λx + (1−λ)x_π; ỹ = λe_y + (1−λ)e_{y_π}",
+                      reference: "mixup: Beyond Empirical Risk Minimization (Zhang et al. 2018), official mixup-cifar10",
+                      confidence: "high",
+                      notes: "One λ per batch, partners from a fresh random permutation (the official code; torchvision's MixUp rolls the batch instead). The loss receives soft targets, so it must accept probabilities.",
+                      params: [real("alpha", 1, "α of Beta(α, α); 0 turns mixing off")]),
         TransformInfo(id: "iss_p", kind: .postStep,
                       summary: "iterative soft shrinkage: the smallest-|w| share of each weight matrix is multiplied by β after every step",
                       formula: "U_t = ⌊ratio·n⌋ smallest |w| (recomputed each step); w_i ← β w_i for i ∈ U_t",
@@ -218,6 +228,7 @@ public enum TransformCatalog {
         case "grad_noise":
             return .step(GradNoise(eta: try p.real("eta"), gamma: try p.real("gamma"), seed: seed &+ 0x6E6F_6973_65))
         case "flooding": return .flood(try p.real("b"))
+        case "mixup": return .mixup(Mixup(alpha: try p.real("alpha")))
         case "iss_p": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: try p.real("beta")))
         case "iht": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: 0))
         case "lawn":
@@ -279,6 +290,8 @@ public enum OptimizerFactory {
                 wrapper = w
             case .flood:
                 throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
+            case .mixup:
+                throw RegulaError.unsupported("mixup transforms the batch, not the gradient: mix the data before the loss")
             }
         }
         return Stepper(params: slots, optimizer: opt,

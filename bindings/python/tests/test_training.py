@@ -148,6 +148,8 @@ def test_errors():
     with pytest.raises(regula.RegulaError):
         regula.Optimizer("adam", transforms=["flooding:b=0.1"])  # a loss transform
     with pytest.raises(regula.RegulaError):
+        regula.Optimizer("adam", transforms=["mixup"])  # a data transform
+    with pytest.raises(regula.RegulaError):
         regula.Optimizer("adam", lr=-1)
     w = np.ones((2, 2))
     with pytest.raises(regula.RegulaError):  # a wrapper needs the callback
