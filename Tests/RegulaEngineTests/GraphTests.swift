@@ -3,6 +3,9 @@
 
 import Testing
 import RegulaEngine
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// ½ Σ (x − t)² over a batch node and a target node of the same shape (a test-only op).
 private final class SquaredError: GraphOp {
@@ -193,5 +196,40 @@ private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
         Initializer.xavierUniform.fill(p, shape: [200, 100], rng: &rng)
         let bound = (6.0 / 300).squareRoot()
         #expect((0..<n).allSatisfy { abs(p[$0]) <= bound })
+    }
+}
+
+@Suite struct AutoSparseTests {
+    // Catalogue transforms §10.
+    @Test func annealingSchedule() {
+        let got = [0, 0.25, 0.5, 0.8, 0.9, 0.95].map { AutoSparseThreshold.alpha(progress: $0, alpha0: 0.75, reset: 0.9) }
+        let want = [0.75, 0.71443, 0.375, 0.07162, 0, 0]
+        #expect(zip(got, want).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test func forwardAndAnnealedBackward() throws {
+        let g = Graph()
+        let w = g.parameter("w", shape: [1, 3], .zeros), s = g.parameter("s", shape: [1], .constant(-5))
+        let target = g.parameter("target", shape: [1, 3], .zeros)
+        for (i, v) in [0.5, -0.003, 0.01].enumerated() { g.parameters[0].value[i] = v }
+        g.parameters[2].value[1] = 1  // L = ½‖Ŵ − (0, 1, 0)‖²
+        let wh = try g.custom(AutoSparseThreshold(alpha: 0.375), [w, s])
+        try g.minimize(try g.custom(SquaredError(), [wh, target]))
+        _ = try g.valueAndGradient()
+        let v = Array(g.value(wh).buffer)
+        #expect(zip(v, [0.49331, 0, 0.00331]).allSatisfy { abs($0 - $1) < 1e-5 })
+        let dW = Array(UnsafeBufferPointer(start: g.parameters[0].grad, count: 3))
+        #expect(zip(dW, [v[0], -0.375, v[2]]).allSatisfy { abs($0 - $1) < 1e-12 })  // ∂Ŵ/∂W = (1, α, 1)
+        let tau = 1 / (1 + exp(5.0))
+        #expect(abs(g.parameters[1].grad[0] - (-v[0] - 0.375 - v[2]) * tau * (1 - tau)) < 1e-12)
+    }
+
+    @Test func alphaZeroIsTheExactGradient() throws {
+        let g = Graph(seed: 3)
+        let x = g.input(cols: 4), t = g.input(cols: 2)
+        let w = g.parameter("w", shape: [2, 4], .normal(std: 1)), s = g.parameter("s", shape: [1], .constant(-1))
+        try g.minimize(try g.custom(SquaredError(), [try g.linear(x, try g.custom(AutoSparseThreshold(alpha: 0), [w, s])), t]))
+        try g.feed([x: [1, -2, 0.5, 3, 0.1, 0.2, -1, 1], t: [0.3, -0.2, 1, 0]])
+        #expect(try gradcheck(g) < 1e-6)
     }
 }

@@ -294,6 +294,7 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
                      { c in c.transforms = ["amp"] }, { c in c.transforms = ["dnsam"] }, { c in c.transforms = ["fd_grad_reg"] },
                      { c in c.transforms = ["iss_p:ratio=0.3", "lawn:warmup=20,layers=all"] },
                      { c in c.transforms = ["mixup:alpha=0.4"]; c.model = ModelSpec(widths: [16], quantBits: 6) },
+                     { c in c.transforms = ["autosparse_ga:threshold_init=-1"] },
                      { c in c.model = ModelSpec(widths: [16], activationMap: "sparsemax", gaussianNoise: 0.1, gaussianDropout: 0.1) },
                      { c in c.penalties = [PenaltySpec(id: "l2", params: "strength=1e-3")]; c.outputMap = "sparsemax" }] {
             let r = try Trainer.run(train: train, test: test, config: config(edit))

@@ -5,7 +5,7 @@
 import RegulaEngine
 
 /// The architecture of an MLP classifier.
-public struct ModelSpec: Sendable, Equatable {
+public struct ModelSpec: Sendable {
     /// Hidden layer widths (empty: a linear model).
     public var widths: [Int]
     public var activation: Activation
@@ -24,6 +24,8 @@ public struct ModelSpec: Sendable, Equatable {
     /// Quantisation noise on every weight matrix: bits (nil: none) and mode.
     public var quantBits: Int?
     public var quantUniformNoise: Bool
+    /// AutoSparse gradient annealing on every weight matrix: (α0, reset progress, initial s).
+    public var autoSparse: (alpha0: Double, reset: Double, thresholdInit: Double)?
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
                 layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
@@ -79,8 +81,11 @@ public final class Classifier {
     public let y: NodeRef
     public let logits: NodeRef
     public let lossOp: LossOp
-    /// Weight matrices (name, node) in layer order.
-    public let weights: [(name: String, node: NodeRef)]
+    /// Weight matrices (name, parameter node, node the layer uses) in layer order; the two nodes
+    /// differ under quantisation noise or AutoSparse.
+    public let weights: [(name: String, node: NodeRef, effective: NodeRef)]
+    /// The AutoSparse ops, whose α the trainer anneals.
+    public let autoSparseOps: [AutoSparseThreshold]
     /// Prox steps to run after each update.
     public let proxSteps: [ProxStep]
     /// The target input holds probabilities rather than labels.
@@ -105,17 +110,28 @@ public final class Classifier {
         y = g.input(cols: softTargets ? classes : 1)
         self.softTargets = softTargets
         var h = x, width = features
-        func quantized(_ w: NodeRef) throws -> NodeRef {
-            guard let bits = model.quantBits else { return w }
-            return try g.quantNoise(w, bits: bits, uniformNoise: model.quantUniformNoise)
+        var sparseOps: [AutoSparseThreshold] = []
+        var effective: [NodeRef] = []
+        /// The weights a layer uses: AutoSparse thresholding, then quantisation noise.
+        func layerWeights(_ w: NodeRef, _ name: String) throws -> NodeRef {
+            var e = w
+            if let a = model.autoSparse {
+                let s = g.parameter("\(name).threshold", shape: [1], .constant(a.thresholdInit))
+                let op = AutoSparseThreshold(alpha: a.alpha0)
+                sparseOps.append(op)
+                e = try g.custom(op, [e, s])
+            }
+            if let bits = model.quantBits { e = try g.quantNoise(e, bits: bits, uniformNoise: model.quantUniformNoise) }
+            effective.append(e)
+            return e
         }
-        var weights: [(String, NodeRef)] = []
+        var weights: [(String, NodeRef)] = []  // (name, parameter)
         for (i, w) in model.widths.enumerated() {
             guard w > 0 else { throw RegulaError.invalidParameter(name: "widths", value: String(w), reason: "must be > 0") }
             let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
             let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
             weights.append(("layer\(i)", wn))
-            var z = try g.linear(h, try quantized(wn), bn)
+            var z = try g.linear(h, try layerWeights(wn, "layer\(i)"), bn)
             if model.layerNorm {
                 let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
                 let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
@@ -136,7 +152,7 @@ public final class Classifier {
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
         let bo = g.parameter("output.bias", shape: [classes], .zeros)
         weights.append(("output", wo))
-        logits = try g.linear(h, try quantized(wo), bo)
+        logits = try g.linear(h, try layerWeights(wo, "output"), bo)
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)
@@ -154,7 +170,8 @@ public final class Classifier {
             }
             for (_, w) in weights { try g.minimize(try g.custom(PenaltyOp(instance), [w])) }
         }
-        self.weights = weights
+        self.weights = zip(weights, effective).map { ($0.0, $0.1, $1) }
+        autoSparseOps = sparseOps
         proxSteps = prox
     }
 }

@@ -8,7 +8,7 @@ import RegulaEngine
 
 /// Everything one training run needs besides the data.
 public struct TrainConfig: Sendable {
-    public var model = ModelSpec()
+    public var model = ModelSpec()  // autoSparse is set here, or by the autosparse_ga transform
     /// "id" or "id:params" of a registered loss.
     public var loss = "softmax_cross_entropy"
     /// Optional registered output map applied to the logits before the loss.
@@ -105,8 +105,9 @@ public enum Trainer {
     }
 
     /// Trains a classifier on `train` and evaluates it on `test`.
-    public static func run(train rawTrain: Dataset, test rawTest: Dataset, config c: TrainConfig,
+    public static func run(train rawTrain: Dataset, test rawTest: Dataset, config: TrainConfig,
                            progress: ((EpochInfo) -> Void)? = nil) throws -> TrainReport {
+        var c = config
         let start = monotonicSeconds()
         guard c.epochs >= 1, c.batch >= 1 else { throw RegulaError.invalidArgument("epochs and batch must be >= 1") }
         guard rawTrain.features == rawTest.features, rawTrain.classes == rawTest.classes else {
@@ -131,6 +132,7 @@ public enum Trainer {
         var mixup: Mixup? = nil
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
+            case .autoSparse(let a): c.model.autoSparse = a
             case .mixup(let m):
                 guard mixup == nil else { throw RegulaError.invalidArgument("mixup is given twice") }
                 mixup = m
@@ -159,6 +161,10 @@ public enum Trainer {
         var lastLoss = 0.0
         let evaluate: () throws -> Double = { try objective(g, flood: flood) }
         for epoch in 1...c.epochs {
+            if let a = c.model.autoSparse {
+                let alpha = AutoSparseThreshold.alpha(progress: Double(epoch - 1) / Double(c.epochs), alpha0: a.alpha0, reset: a.reset)
+                for op in model.autoSparseOps { op.alpha = alpha }
+            }
             shuffle(&order, &rng)
             g.training = true
             var total = 0.0, correct = 0
@@ -187,7 +193,7 @@ public enum Trainer {
         let trainMetrics = try evaluateLogits(model, train, batch: 512)
         var zeros = 0, entries = 0
         var layers: [LayerSpectrum] = []
-        for (name, node) in model.weights {
+        for (name, _, node) in model.weights {  // the weights the layers use (after AutoSparse / quantisation)
             let w = g.value(node)
             entries += w.count
             for i in 0..<w.count where w[i] == 0 { zeros += 1 }

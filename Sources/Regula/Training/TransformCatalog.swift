@@ -55,6 +55,8 @@ public enum BuiltTransform {
     case flood(Double)
     /// A batch transform (mixup): the trainer feeds mixed inputs and soft targets.
     case mixup(Mixup)
+    /// A layer change (AutoSparse): the trainer thresholds every weight matrix.
+    case autoSparse((alpha0: Double, reset: Double, thresholdInit: Double))
 }
 
 public enum TransformCatalog {
@@ -154,6 +156,14 @@ public enum TransformCatalog {
                       confidence: "high",
                       notes: "One λ per batch, partners from a fresh random permutation (the official code; torchvision's MixUp rolls the batch instead). The loss receives soft targets, so it must accept probabilities.",
                       params: [real("alpha", 1, "α of Beta(α, α); 0 turns mixing off")]),
+        TransformInfo(id: "autosparse_ga", kind: .gradTransform,
+                      summary: "AutoSparse: learnable soft threshold per layer; masked weights keep an annealed share α of their gradient",
+                      formula: "Ŵ = sign(W)·ReLU(|W| − sigmoid(s)); ∂Ŵ/∂W = 1 (kept) or α_t (masked); α_t = α0·max(½(1+cos πt/T), 1 − sigmoid(−6 + 12t/T)), 0 from t/T ≥ reset",
+                      reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al.)",
+                      confidence: "medium",
+                      notes: "No official code. Decided: the non-cumulative α0·decay(t) schedule (catalogue §10), α updated per epoch (t = epoch − 1, T = epochs), one threshold per weight matrix initialised at s = −5, the reset at 90% of training; the initial α auto-tuning window is not implemented. Reported zeros and spectra are of Ŵ.",
+                      params: [real("alpha0", 0.75, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
+                               .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]),
         TransformInfo(id: "iss_p", kind: .postStep,
                       summary: "iterative soft shrinkage: the smallest-|w| share of each weight matrix is multiplied by β after every step",
                       formula: "U_t = ⌊ratio·n⌋ smallest |w| (recomputed each step); w_i ← β w_i for i ∈ U_t",
@@ -229,6 +239,8 @@ public enum TransformCatalog {
             return .step(GradNoise(eta: try p.real("eta"), gamma: try p.real("gamma"), seed: seed &+ 0x6E6F_6973_65))
         case "flooding": return .flood(try p.real("b"))
         case "mixup": return .mixup(Mixup(alpha: try p.real("alpha")))
+        case "autosparse_ga":
+            return .autoSparse((try p.real("alpha0"), try p.real("reset"), try p.real("threshold_init")))
         case "iss_p": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: try p.real("beta")))
         case "iht": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: 0))
         case "lawn":
@@ -292,6 +304,8 @@ public enum OptimizerFactory {
                 throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
             case .mixup:
                 throw RegulaError.unsupported("mixup transforms the batch, not the gradient: mix the data before the loss")
+            case .autoSparse:
+                throw RegulaError.unsupported("autosparse_ga changes the layers: build it into the model (AutoSparseThreshold)")
             }
         }
         return Stepper(params: slots, optimizer: opt,
