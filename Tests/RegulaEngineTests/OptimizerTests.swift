@@ -251,6 +251,17 @@ import Glibc
         #expect(values(bias) == [0.01, 1])  // vectors are not pruned
     }
 
+    // Catalogue §16b: top-1 of v = (0.49, −0.03, 0.12) → (0.49, 0, 0); per row.
+    @Test func rowTopK() throws {
+        let w = ParameterSlot(name: "w", shape: [2, 3])
+        for (i, v) in [0.49, -0.03, 0.12, -1, 2, 2].enumerated() { w.value[i] = v }
+        try RowTopKProjection(k: 1).apply([w], StepContext(step: 0, lr: 1))
+        #expect(values(w) == [0.49, 0, 0, 0, 2, 0])  // tie: the lower index stays
+        let b = slot([3, 1, 2], decay: false)
+        try RowTopKProjection(k: 1).apply([b], StepContext(step: 0, lr: 1))
+        #expect(values(b) == [3, 1, 2])
+    }
+
     // Catalogue §8: norm fixed at 5, w = (3, 4), g = (1, 0), SGD η = 0.5.
     @Test func lawn() throws {
         let w = slot([3, 4])

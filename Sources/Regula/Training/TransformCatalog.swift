@@ -178,6 +178,13 @@ public enum TransformCatalog {
                       reference: "Iterative Soft Shrinkage Learning for Efficient Image Super-Resolution (Wang et al. 2023), IHT mode of the official code",
                       confidence: "high", notes: "Per weight matrix; recomputed every step.",
                       params: [.real("ratio", 0.9, min: 0, max: 1, "share of entries zeroed per layer")]),
+        TransformInfo(id: "hard_threshold_proj", kind: .postStep,
+                      summary: "projection onto k non-zeros per row (iterative hard thresholding) after every update",
+                      formula: "w_row ← H_k(w_row): keep the k largest |w| of each row, zero the rest",
+                      reference: "AWP: Activation-Aware Weight Pruning and Quantization with Projected Gradient Descent (Liu et al. 2025)",
+                      confidence: "medium",
+                      notes: "The training-time post step of catalogue §16a (magnitude top-k per output row); AWP's activation-aware layer-wise solver (C = XXᵀ step) is not part of the trainer.",
+                      params: [.int("k", 8, min: 0, "non-zeros kept per row")]),
         TransformInfo(id: "lawn", kind: .postStep,
                       summary: "LAWN: after a free phase, weight norms are frozen (tangent gradient + renormalisation)",
                       formula: "t ≥ warmup: g ← g − (wᵀg/‖w‖²)w; after the update w ← r·w/‖w‖, r = ‖w‖ at the switch",
@@ -243,6 +250,7 @@ public enum TransformCatalog {
             return .autoSparse((try p.real("alpha0"), try p.real("reset"), try p.real("threshold_init")))
         case "iss_p": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: try p.real("beta")))
         case "iht": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: 0))
+        case "hard_threshold_proj": return .step(RowTopKProjection(k: try p.int("k")))
         case "lawn":
             return .steps(LogitAttenuatingWeightNorm(warmupSteps: try p.int("warmup"), lastOnly: try p.string("layers") == "last").transforms)
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))

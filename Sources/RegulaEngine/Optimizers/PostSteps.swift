@@ -28,6 +28,31 @@ public final class IterativeShrink: StepTransform {
     }
 }
 
+/// `hard_threshold_proj` (AWP's projection as a post step): after each update every row of each
+/// weight matrix keeps its k entries of largest |w| and the rest become 0 (ties keep the lower
+/// index). Rows with at most k entries are unchanged.
+public final class RowTopKProjection: StepTransform {
+    public let id = "hard_threshold_proj", stage = TransformStage.postStep
+    public let k: Int
+    private var order: [Int] = []
+
+    public init(k: Int) { self.k = k }
+
+    public func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
+        for p in params where p.decay {
+            let rows = p.shape.first ?? 1, cols = rows == 0 ? 0 : p.count / rows
+            guard cols > k else { continue }
+            for r in 0..<rows {
+                let w = p.value + r * cols
+                order.removeAll(keepingCapacity: true)
+                order.append(contentsOf: 0..<cols)
+                order.sort { abs(w[$0]) > abs(w[$1]) || (abs(w[$0]) == abs(w[$1]) && $0 < $1) }
+                for i in order[k...] { w[i] = 0 }
+            }
+        }
+    }
+}
+
 /// `lawn` (Logit Attenuating Weight Normalization): a free phase of `warmupSteps`, then each
 /// constrained tensor keeps the norm r it had at the switch: the gradient is projected on the
 /// tangent space, g ← g − (wᵀg/‖w‖²)w, and after the update w ← r·w/‖w‖. Per-tensor norms; the
