@@ -10,6 +10,8 @@ public enum TransformKind: String, Sendable {
     case optimizerWrapper = "optimizer_wrapper"
     case lossTransform = "loss_transform"
     case dataTransform = "data_transform"
+    /// Changes a layer of the model (a custom forward/backward), e.g. autosparse_ga.
+    case layer = "layer"
 }
 
 /// The description of one transform id.
@@ -156,7 +158,7 @@ public enum TransformCatalog {
                       confidence: "high",
                       notes: "One λ per batch, partners from a fresh random permutation (the official code; torchvision's MixUp rolls the batch instead). The loss receives soft targets, so it must accept probabilities.",
                       params: [real("alpha", 1, "α of Beta(α, α); 0 turns mixing off")]),
-        TransformInfo(id: "autosparse_ga", kind: .gradTransform,
+        TransformInfo(id: "autosparse_ga", kind: .layer,
                       summary: "AutoSparse: learnable soft threshold per layer; masked weights keep an annealed share α of their gradient",
                       formula: "Ŵ = sign(W)·ReLU(|W| − sigmoid(s)); ∂Ŵ/∂W = 1 (kept) or α_t (masked); α_t = α0·max(½(1+cos πt/T), 1 − sigmoid(−6 + 12t/T)), 0 from t/T ≥ reset",
                       reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al.)",
