@@ -8,6 +8,10 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += softmaxes
+        all += attentionMaps
+        all += activations
+        all += diffusionWeighting
         return all
     }
 }
