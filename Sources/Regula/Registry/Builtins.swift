@@ -12,6 +12,11 @@ extension Registry {
         all += attentionMaps
         all += activations
         all += diffusionWeighting
+        all += distillation
+        all += quantile
+        all += ranking
+        all += labelProportions
+        all += selfTargets
         return all
     }
 }

@@ -1,0 +1,172 @@
+// Regula — knowledge-transfer losses: temperature KD (teacher logits as target) and the squared
+// error logit loss on sampled labels with teacher probabilities.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import RegulaEngine
+
+/// Temperature knowledge distillation (torch `kl_div(..., 'batchmean') · T²`), optionally mixed
+/// with cross-entropy on labels.
+/// ```
+/// q_u = softmax(u/T), q_z = softmax(z/T);  ℓ_i = T² Σ_k q_u,k (log q_u,k − log q_z,k)
+/// mixed: α_kd ℓ_i + (1 − α_kd)(LSE(z_i) − z_i,y)
+/// ∂ℓ_i/∂z_i = α_kd T (q_z − q_u) + (1 − α_kd)(softmax(z_i) − e_y)
+/// ```
+/// - Parameters: target = teacher logits u (batch, classes); `T` > 0 (4, a common choice: there
+///   is no canonical default); `alpha_kd` ∈ [0, 1] (1 = pure KD); input `labels` (batch,), needed
+///   when alpha_kd < 1.
+/// - Stability: both sides as z/T − LSE(z/T) (max-shifted), never log(softmax); q_u = 0 terms
+///   contribute 0 (xlogy convention).
+/// - Reference: Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network", 2015.
+///   Catalogue: losses §16.
+public struct KDKL: RowLoss {
+    public static let id = "kd_kl"
+    public let T: Double, alpha: Double
+    public init(T: Double = 4, alpha: Double = 1) { self.T = T; self.alpha = alpha }
+
+    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
+        guard case .real(let shape, let u)? = target else {
+            throw RegulaError.invalidArgument("kd_kl takes the teacher logits (batch, classes) as its target")
+        }
+        guard u.count == rows * classes, shape.last == classes else {
+            throw RegulaError.shape("teacher logits \(shape) do not match student logits of \(rows) rows × \(classes) classes")
+        }
+        var labels: [Int]? = nil
+        if alpha < 1 {
+            guard inputs.has("labels") else {
+                throw RegulaError.invalidArgument("kd_kl with alpha_kd < 1 needs the input 'labels'")
+            }
+            labels = try rowTargets(rows: rows, classes: classes, target: .index(shape: [rows], values: try inputs.index("labels").values),
+                                    allowReal: false).labels
+        }
+        return RowTargets(labels: labels, reals: u, width: classes)
+    }
+
+    public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
+                    scratch q: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
+        let u = target.reals!, base = i * k
+        for c in 0..<k { q[c] = u[base + c] / T; g[c] = z[c] / T }
+        let lseU = Kernels.softmax(UnsafePointer(q), count: k, into: q)  // in place: q = q_u
+        let lseZ = Kernels.softmax(UnsafePointer(g), count: k, into: g)  // in place: g = q_z
+        var kl = 0.0
+        for c in 0..<k where q[c] > 0 {
+            kl += q[c] * ((u[base + c] / T - lseU) - (z[c] / T - lseZ))  // log q_u − log q_z, shift-free
+        }
+        for c in 0..<k { g[c] = alpha * T * (g[c] - q[c]) }
+        var loss = alpha * T * T * kl
+        if let labels = target.labels, alpha < 1 {
+            let y = labels[i]
+            let lse = Kernels.logSumExp(z, count: k).lse
+            loss += (1 - alpha) * (lse - z[y])
+            for c in 0..<k { g[c] += (1 - alpha) * (exp(z[c] - lse) - (c == y ? 1 : 0)) }
+        }
+        return (loss, 1)
+    }
+}
+
+/// Squared error logit loss on a sampled label with its teacher probability (partial soft labels).
+/// ```
+/// log_prob (default): ℓ_i = (log softmax(z_i)_{a_i} − log π*_i)²,  ∂ℓ/∂z = 2 (log p_a − log π*) (e_a − p)
+/// raw:                ℓ_i = (z_{i,a_i} − log π*_i)²,               ∂ℓ/∂z = 2 (z_a − log π*) e_a
+/// ```
+/// - Parameters: target = sampled labels a (batch,); input `teacher_prob` π*(a_i | x_i) ∈ (0, 1]
+///   (batch,); `logit` ∈ {log_prob, raw}.
+/// - Confidence: LOW. Only the abstract could be read (no code or full text was found with the
+///   search tools); the default is the catalogue's candidate reading (a log-probability regression,
+///   unbiased at the sampled pairs), `raw` is the alternative reading with the unnormalised logit.
+/// - Reference: Zhao & Zhu, "Towards the Fundamental Limits of Knowledge Transfer over Finite
+///   Domains", 2023. Catalogue: losses §17.
+public struct KTSel: RowLoss {
+    public static let id = "kt_sel"
+    public let raw: Bool
+    public init(raw: Bool = false) { self.raw = raw }
+
+    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
+        var t = try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
+        let (_, pi) = try inputs.real("teacher_prob")
+        guard pi.count == rows else { throw RegulaError.shape("teacher_prob has \(pi.count) values for \(rows) rows") }
+        for (i, v) in pi.enumerated() where !(v > 0 && v <= 1) {
+            throw RegulaError.invalidArgument("teacher_prob must lie in (0, 1]; got \(v) at index \(i)")
+        }
+        t.reals = pi.map { log($0) }
+        return t
+    }
+
+    public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
+                    scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
+        let a = target.labels![i], logPi = target.reals![i]
+        if raw {
+            let r = z[a] - logPi
+            for c in 0..<k { g[c] = c == a ? 2 * r : 0 }
+            return (r * r, 1)
+        }
+        let lse = Kernels.softmax(z, count: k, into: p)
+        let r = (z[a] - lse) - logPi  // log p_a as z_a − LSE
+        for c in 0..<k { g[c] = 2 * r * ((c == a ? 1 : 0) - p[c]) }
+        return (r * r, 1)
+    }
+}
+
+extension Registry {
+    static let distillation: [Entry] = {
+        let teacherSample: @Sendable (inout RNG, [Int]) -> Sample = { rng, shape in
+            let x = NDArray<Double>(shape: shape), u = NDArray<Double>(shape: shape)
+            for i in 0..<x.count { x[i] = 2 * rng.normal(); u[i] = 2 * rng.normal() }
+            let (rows, k) = x.tensor.lastAxis
+            let labels = (0..<rows).map { _ in rng.below(k) }
+            return Sample(x: x, inputs: ["labels": .index(shape: [rows], values: labels)],
+                          target: .real(shape: shape, values: u.values))
+        }
+        let u: InputArray = .real(shape: [1, 3], values: [1.5, 1.2, 0.1])
+        return [
+            .loss("kd_kl", family: "distillation", summary: "temperature knowledge distillation KL(q_teacher ‖ q_student)·T²",
+                  formula: "ℓ = T² Σ q_u (log q_u − log q_z), q = softmax(·/T); ∂ℓ/∂z = T (q_z − q_u)",
+                  reference: "Distilling the Knowledge in a Neural Network (Hinton, Vinyals & Dean 2015); torch kl_div batchmean",
+                  notes: "Target = teacher logits. T defaults to 4 (no canonical default). alpha_kd < 1 mixes in CE on the 'labels' input.",
+                  target: "teacher logits (batch, classes)",
+                  params: [.real("T", 4, min: 0, minOpen: true, "temperature"),
+                           .real("alpha_kd", 1, min: 0, max: 1, "weight of the KD term (1 − alpha_kd on CE)")],
+                  inputs: [InputSpec("labels", required: false, "integer labels (batch,), for alpha_kd < 1")],
+                  check: CheckSpec(params: "alpha_kd=0.7", sample: teacherSample),
+                  examples: [
+                    WorkedExample("T=4, u=[1.5,1.2,0.1]", x: [2, 1, -1], shape: [1, 3], target: u,
+                                  value: 0.196700, gradient: [0.257348, -0.025897, -0.231452]),
+                    WorkedExample("alpha_kd=0.5 with y=0", params: "alpha_kd=0.5", x: [2, 1, -1], shape: [1, 3],
+                                  inputs: ["labels": .index(shape: [1], values: [0])], target: u,
+                                  value: 0.5 * 0.196700 + 0.5 * 0.349012,
+                                  gradient: [0.5 * 0.257348 - 0.5 * 0.294615, 0.5 * -0.025897 + 0.5 * 0.259496,
+                                             0.5 * -0.231452 + 0.5 * 0.035119]),
+                    WorkedExample("1e4 logits, T=1", params: "T=1", x: [1e4, 0, -1e4], shape: [1, 3],
+                                  target: .real(shape: [1, 3], values: [0, 1e4, 0]), value: 1e4, gradient: [1, -1, 0]),
+                  ]) { p in KDKL(T: try p.real("T"), alpha: try p.real("alpha_kd")) },
+            .loss("kt_sel", family: "distillation",
+                  summary: "squared error logit loss on sampled labels with teacher probabilities (low confidence)",
+                  formula: "ℓ = (log softmax(z)_a − log π*(a))²; ∂ℓ/∂z = 2(log p_a − log π*)(e_a − p)",
+                  reference: "Towards the Fundamental Limits of Knowledge Transfer over Finite Domains (Zhao & Zhu 2023)",
+                  confidence: "low",
+                  notes: "Not pinned by code or full text (only the abstract was found). Default: the catalogue's candidate (log-probability); logit=raw uses z_a instead.",
+                  target: "sampled labels a (batch,)",
+                  params: [.choice("logit", ["log_prob", "raw"], "regress the log-probability or the raw logit")],
+                  inputs: [InputSpec("teacher_prob", "teacher probability π*(a_i | x_i) of each sampled label, in (0, 1]")],
+                  check: CheckSpec(sample: { rng, shape in
+                      let x = NDArray<Double>(shape: shape)
+                      for i in 0..<x.count { x[i] = 2 * rng.normal() }
+                      let (rows, k) = x.tensor.lastAxis
+                      let labels = (0..<rows).map { _ in rng.below(k) }
+                      let pi = (0..<rows).map { _ in 0.05 + 0.95 * rng.uniform() }
+                      return Sample(x: x, inputs: ["teacher_prob": .real(shape: [rows], values: pi)],
+                                    target: .index(shape: [rows], values: labels))
+                  }),
+                  examples: [
+                    WorkedExample("π*=0.6, a=0", x: [2, 1, -1], shape: [1, 3],
+                                  inputs: ["teacher_prob": .real(shape: [1], values: [0.6])],
+                                  target: .index(shape: [1], values: [0]),
+                                  value: 0.026184, gradient: [0.095345, -0.083980, -0.011365]),
+                    WorkedExample("raw logit", params: "logit=raw", x: [2, 1, -1], shape: [1, 3],
+                                  inputs: ["teacher_prob": .real(shape: [1], values: [0.6])],
+                                  target: .index(shape: [1], values: [0]), value: 6.304245),
+                  ]) { p in KTSel(raw: try p.string("logit") == "raw") },
+        ]
+    }()
+}
