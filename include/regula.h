@@ -230,6 +230,13 @@ RG_API rg_status rg_map_forward(rg_map *m, const rg_array *x,
 RG_API rg_status rg_map_vjp(rg_map *m, const rg_array *x, const rg_array *cotangent,
                             const rg_named_array *inputs, int64_t n_inputs, rg_array *gx);
 
+/**
+ * Updates a stateful map (e.g. "step=3" for gumbel_softmax's noise). Errors as rg_loss_update:
+ * RG_ERR_UNKNOWN_PARAMETER for a name the map does not keep as state, RG_ERR_UNSUPPORTED for a
+ * stateless map. Thread safety: one thread per handle at a time.
+ */
+RG_API rg_status rg_map_update(rg_map *m, const char *state);
+
 RG_API rg_status rg_map_free(rg_map *m);
 
 /* ===================================================================================== */

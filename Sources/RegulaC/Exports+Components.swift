@@ -207,6 +207,14 @@ public func rg_map_vjp(_ handle: OpaquePointer?, _ x: UnsafePointer<rg_array>?, 
     }
 }
 
+@_cdecl("rg_map_update")
+public func rg_map_update(_ handle: OpaquePointer?, _ state: UnsafePointer<CChar>?) -> rg_status {
+    guarded {
+        let m = try Handles.shared.get(UnsafeMutableRawPointer(handle), as: MapBox.self, "map").m
+        try m.update(try string(state, "state"))
+    }
+}
+
 @_cdecl("rg_map_free")
 public func rg_map_free(_ handle: OpaquePointer?) -> rg_status {
     guarded { try Handles.shared.free(UnsafeMutableRawPointer(handle), as: MapBox.self, "map") }

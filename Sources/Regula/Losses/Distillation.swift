@@ -14,7 +14,7 @@ import RegulaEngine
 /// ∂ℓ_i/∂z_i = α_kd T (q_z − q_u) + (1 − α_kd)(softmax(z_i) − e_y)
 /// ```
 /// - Parameters: target = teacher logits u (batch, classes); `T` > 0 (4, a common choice: there
-///   is no canonical default); `alpha_kd` ∈ [0, 1] (1 = pure KD); input `labels` (batch,), needed
+///   is no canonical default); `alpha_kd` ∈ [0, 1] (1 = pure KD); input `hard_labels` (batch,), needed
 ///   when alpha_kd < 1.
 /// - Stability: both sides as z/T − LSE(z/T) (max-shifted), never log(softmax); q_u = 0 terms
 ///   contribute 0 (xlogy convention).
@@ -34,10 +34,10 @@ public struct KDKL: RowLoss {
         }
         var labels: [Int]? = nil
         if alpha < 1 {
-            guard inputs.has("labels") else {
-                throw RegulaError.invalidArgument("kd_kl with alpha_kd < 1 needs the input 'labels'")
+            guard inputs.has("hard_labels") else {
+                throw RegulaError.invalidArgument("kd_kl with alpha_kd < 1 needs the input 'hard_labels'")
             }
-            labels = try rowTargets(rows: rows, classes: classes, target: .index(shape: [rows], values: try inputs.index("labels").values),
+            labels = try rowTargets(rows: rows, classes: classes, target: .index(shape: [rows], values: try inputs.index("hard_labels").values),
                                     allowReal: false).labels
         }
         return RowTargets(labels: labels, reals: u, width: classes)
@@ -115,7 +115,7 @@ extension Registry {
             for i in 0..<x.count { x[i] = 2 * rng.normal(); u[i] = 2 * rng.normal() }
             let (rows, k) = x.tensor.lastAxis
             let labels = (0..<rows).map { _ in rng.below(k) }
-            return Sample(x: x, inputs: ["labels": .index(shape: [rows], values: labels)],
+            return Sample(x: x, inputs: ["hard_labels": .index(shape: [rows], values: labels)],
                           target: .real(shape: shape, values: u.values))
         }
         let u: InputArray = .real(shape: [1, 3], values: [1.5, 1.2, 0.1])
@@ -123,17 +123,17 @@ extension Registry {
             .loss("kd_kl", family: "distillation", summary: "temperature knowledge distillation KL(q_teacher ‖ q_student)·T²",
                   formula: "ℓ = T² Σ q_u (log q_u − log q_z), q = softmax(·/T); ∂ℓ/∂z = T (q_z − q_u)",
                   reference: "Distilling the Knowledge in a Neural Network (Hinton, Vinyals & Dean 2015); torch kl_div batchmean",
-                  notes: "Target = teacher logits. T defaults to 4 (no canonical default). alpha_kd < 1 mixes in CE on the 'labels' input.",
+                  notes: "Target = teacher logits. T defaults to 4 (no canonical default). alpha_kd < 1 mixes in CE on the 'hard_labels' input.",
                   target: "teacher logits (batch, classes)",
                   params: [.real("T", 4, min: 0, minOpen: true, "temperature"),
                            .real("alpha_kd", 1, min: 0, max: 1, "weight of the KD term (1 − alpha_kd on CE)")],
-                  inputs: [InputSpec("labels", required: false, "integer labels (batch,), for alpha_kd < 1")],
+                  inputs: [InputSpec("hard_labels", required: false, "integer labels (batch,), for alpha_kd < 1")],
                   check: CheckSpec(params: "alpha_kd=0.7", sample: teacherSample),
                   examples: [
                     WorkedExample("T=4, u=[1.5,1.2,0.1]", x: [2, 1, -1], shape: [1, 3], target: u,
                                   value: 0.196700, gradient: [0.257348, -0.025897, -0.231452]),
                     WorkedExample("alpha_kd=0.5 with y=0", params: "alpha_kd=0.5", x: [2, 1, -1], shape: [1, 3],
-                                  inputs: ["labels": .index(shape: [1], values: [0])], target: u,
+                                  inputs: ["hard_labels": .index(shape: [1], values: [0])], target: u,
                                   value: 0.5 * 0.196700 + 0.5 * 0.349012,
                                   gradient: [0.5 * 0.257348 - 0.5 * 0.294615, 0.5 * -0.025897 + 0.5 * 0.259496,
                                              0.5 * -0.231452 + 0.5 * 0.035119]),

@@ -295,6 +295,11 @@ class OutputMap(_Handle):
         _check(_L.rg_map_vjp(self._h, byref(v.struct), byref(c.struct), items, n, byref(ov.struct)))
         return o
 
+    def update(self, **state):
+        """Advances a stateful map, e.g. ``update(step=3)`` for gumbel_softmax."""
+        text, _ = _split_params(state)
+        _check(_L.rg_map_update(self._h, text))
+
 
 def penalty(component_id, **params):
     """A penalty by id; scalar keywords are parameters, array keywords fixed data."""

@@ -78,6 +78,7 @@ SIGNATURES = {
     "rg_map_new_with": (c_int32, [c_char_p, c_char_p, _NAMED, c_int64, _HANDLE_OUT]),
     "rg_map_forward": (c_int32, [c_void_p, _ARR, _NAMED, c_int64, _ARR]),
     "rg_map_vjp": (c_int32, [c_void_p, _ARR, _ARR, _NAMED, c_int64, _ARR]),
+    "rg_map_update": (c_int32, [c_void_p, c_char_p]),
     "rg_map_free": (c_int32, [c_void_p]),
     "rg_plugin_load": (c_int32, [c_char_p]),
     "rg_plugin_register": (c_int32, [POINTER(rg_plugin_descriptor)]),
