@@ -48,13 +48,20 @@ public struct EasyLLP: RowLoss {
 
     public func row(_ z: UnsafePointer<Double>, classes n: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
-        let y = target.reals!, base = i * n
-        let lse = Kernels.softmax(z, count: n, into: p)
-        var loss = 0.0, mass = 0.0
-        for c in 0..<n { loss += y[base + c] * (lse - z[c]); mass += y[base + c] }
-        for c in 0..<n { g[c] = mass * p[c] - y[base + c] }
+        let loss = target.reals!.withUnsafeBufferPointer { softTargetCrossEntropy(z, count: n, target: $0.baseAddress! + i * n, p: p, g: g) }
         return (loss, 1)
     }
+}
+
+/// −Σ_c t_c log softmax(z)_c = Σ_c t_c (LSE − z_c) for any real target row t (entries may be
+/// negative, the sum need not be 1); writes p = softmax(z) and ∂/∂z = (Σ_c t_c) p − t.
+func softTargetCrossEntropy(_ z: UnsafePointer<Double>, count n: Int, target t: UnsafePointer<Double>,
+                            p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> Double {
+    let lse = Kernels.softmax(z, count: n, into: p)
+    var loss = 0.0, mass = 0.0
+    for c in 0..<n { loss += t[c] * (lse - z[c]); mass += t[c] }  // log p_c as z_c − LSE
+    for c in 0..<n { g[c] = mass * p[c] - t[c] }
+    return loss
 }
 
 extension Registry {
@@ -89,11 +96,8 @@ extension Registry {
                               x: [0, 0.8], shape: [1, 2], inputs: ["bag_size": .index(shape: [1], values: [4])],
                               target: .real(shape: [1, 2], values: [0.5, 0.5]), value: 0.291101),
               ]) { p in
-            let prior: [Double]
-            switch p.array("prior") {
-            case .real(_, let v)?: prior = v
-            case .index(_, let v)?: prior = v.map(Double.init)
-            case nil: throw RegulaError.invalidArgument("easyllp needs the data array 'prior'")
+            guard let prior = p.array("prior")?.asDoubles else {
+                throw RegulaError.invalidArgument("easyllp needs the data array 'prior'")
             }
             if let bad = prior.first(where: { !($0 >= 0 && $0 <= 1) }) {
                 throw RegulaError.invalidParameter(name: "prior", value: "\(bad)", reason: "class priors must lie in [0, 1]")

@@ -24,11 +24,8 @@ public struct Pinball: RowLoss {
         if let taus, taus.count != classes {
             throw RegulaError.shape("taus has \(taus.count) levels for a last axis of \(classes)")
         }
-        let values: [Double]
-        switch target {
-        case .real(_, let v)?: values = v
-        case .index(_, let v)?: values = v.map(Double.init)
-        case nil: throw RegulaError.invalidArgument("pinball needs the targets y (same shape as the predictions)")
+        guard let values = target?.asDoubles else {
+            throw RegulaError.invalidArgument("pinball needs the targets y (same shape as the predictions)")
         }
         guard values.count == rows * classes, target?.shape.last ?? classes == classes else {
             throw RegulaError.shape("targets \(target?.shape ?? []) do not match predictions of \(rows) rows × \(classes)")
@@ -76,12 +73,7 @@ extension Registry {
                               target: .real(shape: [1, 2], values: [1, 1]), value: (0.06 + 0.54) / 2,
                               gradient: [-0.05, -0.45]),
               ]) { p in
-            var taus: [Double]? = nil
-            switch p.array("taus") {
-            case .real(_, let v)?: taus = v
-            case .index(_, let v)?: taus = v.map(Double.init)
-            case nil: break
-            }
+            let taus = p.array("taus")?.asDoubles
             if let taus, let bad = taus.first(where: { !($0 > 0 && $0 < 1) }) {
                 throw RegulaError.invalidParameter(name: "taus", value: "\(bad)", reason: "levels must lie in (0, 1)")
             }

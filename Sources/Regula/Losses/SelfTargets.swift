@@ -6,6 +6,16 @@ import Glibc
 #endif
 import RegulaEngine
 
+extension InputArray {
+    /// The values as reals (indices converted).
+    var asDoubles: [Double] {
+        switch self {
+        case .real(_, let v): v
+        case .index(_, let v): v.map(Double.init)
+        }
+    }
+}
+
 /// Per-sample memory rows (id → K values), filled from an optional (N, K) data array.
 struct SampleMemory {
     var rows: [Int: [Double]] = [:]
@@ -14,11 +24,7 @@ struct SampleMemory {
         guard let data else { return }
         let shape = data.shape
         guard shape.count == 2 else { throw RegulaError.shape("\(name) must be (samples, classes), got \(shape)") }
-        let values: [Double]
-        switch data {
-        case .real(_, let v): values = v
-        case .index(_, let v): values = v.map(Double.init)
-        }
+        let values = data.asDoubles
         if let bad = values.first(where: { !$0.isFinite }) {
             throw RegulaError.invalidParameter(name: name, value: "\(bad)", reason: "must be finite")
         }
@@ -104,11 +110,7 @@ public final class PSKDTarget: RowLoss, Stateful, @unchecked Sendable {
 
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
-        let t = target.reals!, base = i * k
-        let lse = Kernels.softmax(z, count: k, into: p)
-        var loss = 0.0, mass = 0.0
-        for c in 0..<k { loss += t[base + c] * (lse - z[c]); mass += t[base + c] }
-        for c in 0..<k { g[c] = mass * p[c] - t[base + c] }
+        let loss = target.reals!.withUnsafeBufferPointer { softTargetCrossEntropy(z, count: k, target: $0.baseAddress! + i * k, p: p, g: g) }
         let prediction = Array(UnsafeBufferPointer(start: p, count: k))  // sg(softmax(z)) for the next epoch
         lock.locked { pending[target.labels![i]] = prediction }
         return (loss, 1)

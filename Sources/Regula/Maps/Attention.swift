@@ -139,12 +139,7 @@ extension Registry {
                 WorkedExample("fixed s = 250", params: "s_trainable=false", x: [0.8, 0.1, -0.5], shape: [1, 3],
                               output: [66.348195, 25.962337, 17.060965]),
              ]) { p in
-            var gpc: [Double]? = nil
-            switch p.array("g_per_class") {
-            case .real(_, let v)?: gpc = v
-            case .index(_, let v)?: gpc = v.map(Double.init)
-            case nil: break
-            }
+            let gpc = p.array("g_per_class")?.asDoubles
             if let gpc, let bad = gpc.first(where: { !$0.isFinite }) {
                 throw RegulaError.invalidParameter(name: "g_per_class", value: "\(bad)", reason: "must be finite")
             }
