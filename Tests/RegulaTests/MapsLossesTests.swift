@@ -57,6 +57,29 @@ func labels(_ v: [Int]) -> InputArray { .index(shape: [v.count], values: v) }
     }
 }
 
+@Suite struct LRQRTests {
+    @Test func contributionsSumToTheObjectiveAndDomainsAreChecked() throws {
+        let l = try Registry.shared.loss("lr_qr", "lam=0.8,alpha=0.2")
+        let h: [Double] = [0.3, 0.9, 0.4, 0.6, 0.2, 0.5, 0.7]
+        let dom: Inputs = ["domain": .index(shape: [7], values: [1, 1, 2, 3, 2, 3, 1])]
+        let s: InputArray = .real(shape: [7, 1], values: [0.5, 0.2, 0, 0, 0, 0, 0.7])
+        let (v, g, per) = try lossEval(l, h, [7, 1], target: s, dom)
+        #expect(abs(per.reduce(0, +) - v) < 1e-12)
+        // the tie h = S (last point) has subgradient 0
+        #expect(g[6] == 0)
+        #expect(throws: (any Error).self) {
+            try lossEval(l, h, [7, 1], target: s, ["domain": .index(shape: [7], values: [1, 1, 2, 2, 2, 4, 1])])
+        }
+        #expect(throws: (any Error).self) {  // no unlabelled source point
+            try lossEval(l, h, [7, 1], target: s, ["domain": .index(shape: [7], values: [1, 1, 2, 2, 2, 2, 1])])
+        }
+        #expect(throws: (any Error).self) {  // h = 0 on domain 3 with Ê₂[h] ≠ 0: unbounded below
+            try lossEval(l, [0.3, 1, 0], [3], target: .real(shape: [3], values: [0, 0, 0]),
+                         ["domain": .index(shape: [3], values: [1, 2, 3])])
+        }
+    }
+}
+
 @Suite struct RankingTests {
     @Test func pslOutOfDomainRowIsMinusInfinityWithZeroGradient() throws {
         let l = try Registry.shared.loss("pairwise_softmax_loss", "activation=relu")

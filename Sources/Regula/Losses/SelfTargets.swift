@@ -126,7 +126,7 @@ public final class PSKDTarget: RowLoss, Stateful, @unchecked Sendable {
 /// ∂ℓ_i/∂z = p^raw − e_y + λ p^raw ⊙ (G − ⟨p^raw, G⟩),  G_k = −t_k/(1 − ⟨t, p⟩)·[p_k not clamped]
 /// ```
 /// - Parameters: target = labels (batch,); input `ids` (batch,); `beta` β ∈ [0, 1] (0.7) and
-///   `lambda` λ ≥ 0 (3): the CIFAR-10 config (CIFAR-100: 0.9, 7); data `memory` (N, K): initial
+///   `lam` λ ≥ 0 (3; the config key is "lambda", a Python keyword): the CIFAR-10 config (CIFAR-100: 0.9, 7); data `memory` (N, K): initial
 ///   targets T (resume; zeros otherwise).
 /// - The memory moves on every evaluate, as in the reference (update, then loss); the gradient
 ///   treats T as the constant it is after the update (stop-gradient), so a finite-difference
@@ -258,7 +258,7 @@ extension Registry {
                   notes: "The memory updates on every evaluate (reference order: update, then loss); the gradient holds T fixed (stop-gradient). Generic checks run with beta=1 and a given memory so T is frozen. Defaults: the CIFAR-10 config (β = 0.7, λ = 3).",
                   target: "labels (batch,)",
                   params: [.real("beta", 0.7, min: 0, max: 1, "memory momentum β"),
-                           .real("lambda", 3, min: 0, "regularization weight λ")],
+                           .real("lam", 3, min: 0, "regularization weight λ (the config's \"lambda\")")],
                   data: [InputSpec("memory", required: false, "initial targets T (samples, classes), row = id")],
                   inputs: [InputSpec("ids", "sample index of each row (batch,)")],
                   check: CheckSpec(shapes: [[4, 5], [1, 5], [6, 5]], params: "beta=1",
@@ -268,7 +268,7 @@ extension Registry {
                     WorkedExample("β=0.7, λ=3, T=0", x: z, shape: [1, 3], inputs: one, target: y0,
                                   value: -0.209404, gradient: [-0.401101, 0.345764, 0.055337]),
                   ]) { p in
-                ELR(beta: try p.real("beta"), lambda: try p.real("lambda"), memory: try SampleMemory(p.array("memory"), name: "memory"))
+                ELR(beta: try p.real("beta"), lambda: try p.real("lam"), memory: try SampleMemory(p.array("memory"), name: "memory"))
             },
         ]
     }()

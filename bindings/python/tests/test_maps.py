@@ -401,7 +401,7 @@ def test_pskd_target_epochs():
 
 def test_elr_memory_and_gradient():
     beta, lam = 0.7, 3.0
-    l = regula.loss("elr", beta=beta, **{"lambda": lam})
+    l = regula.loss("elr", beta=beta, lam=lam)
     z = RNG.normal(size=(4, 5)) * 2
     y = RNG.integers(0, 5, size=4)
     ids = np.array([0, 1, 2, 3])
@@ -416,3 +416,35 @@ def test_elr_memory_and_gradient():
         np.testing.assert_allclose(g, num_grad(ref, z), atol=1e-6)  # T held fixed (stop-gradient)
     v = regula.loss("elr").value(Z, [0], ids=[0])
     assert np.isclose(v, -0.209404, atol=1e-6)
+
+
+def lrqr_ref(h, s, dom, alpha, lam):
+    """Algorithm 1 of the LR-QR paper with β minimized numerically (not the closed form)."""
+    from scipy.optimize import minimize_scalar
+    u = s[dom == 1] - h[dom == 1]
+    pin = np.mean(np.where(u >= 0, (1 - alpha) * u, -alpha * u))
+    reg = minimize_scalar(lambda b: np.mean(b * b * h[dom == 3] ** 2) - 2 * np.mean(b * h[dom == 2]),
+                          bracket=(-10, 10), tol=1e-14).fun
+    return pin + lam * reg
+
+
+def test_lr_qr_matches_algorithm_1():
+    n = 30
+    h = 0.5 + 0.3 * RNG.normal(size=n)
+    s = RNG.uniform(size=n)
+    dom = np.array([1, 2, 3] * 10)
+    for alpha, lam in [(0.1, 0.5), (0.3, 2.0)]:
+        l = regula.loss("lr_qr", alpha=alpha, lam=lam)
+        v, g = l.value_and_grad(h, s, domain=dom)
+        assert np.isclose(v, lrqr_ref(h, s, dom, alpha, lam), rtol=1e-8)
+        np.testing.assert_allclose(g, num_grad(lambda a: lrqr_ref(a, s, dom, alpha, lam), h, h=1e-5), atol=1e-5)
+    # per-point contributions (shape (N, 1) → one row per point) sum to the objective
+    l = regula.loss("lr_qr", lam=1.0)
+    v = l.value(h[:, None], s[:, None], domain=dom)
+    with pytest.raises(regula.RegulaError, match="reduction=mean"):
+        regula.loss("lr_qr", lam=1.0, reduction="none").value(h, s, domain=dom)
+    with pytest.raises(regula.RegulaError, match="lam"):
+        regula.loss("lr_qr")
+    with pytest.raises(regula.RegulaError, match="every domain"):
+        l.value(h[:2], s[:2], domain=np.array([1, 2]))
+    assert np.isfinite(v)
