@@ -65,22 +65,23 @@ public struct KDKL: RowLoss {
     }
 }
 
-/// Squared error logit loss on a sampled label with its teacher probability (partial soft labels).
+/// Empirical squared error logit loss on sampled labels with their teacher probabilities
+/// (the "partial soft labels" protocol): normalized logits are regressed onto the teacher's.
 /// ```
-/// log_prob (default): ℓ_i = (log softmax(z_i)_{a_i} − log π*_i)²,  ∂ℓ/∂z = 2 (log p_a − log π*) (e_a − p)
-/// raw:                ℓ_i = (z_{i,a_i} − log π*_i)²,               ∂ℓ/∂z = 2 (z_a − log π*) e_a
+/// ℓ_i = ½ (log softmax(z_i)_{a_i} − log π*(a_i | x_i))²            (SEL_ptl, eq. 4.6, per sample)
+/// ∂ℓ_i/∂z_i = (log p_a − log π*) (e_a − p_i)
 /// ```
 /// - Parameters: target = sampled labels a (batch,); input `teacher_prob` π*(a_i | x_i) ∈ (0, 1]
-///   (batch,); `logit` ∈ {log_prob, raw}.
-/// - Confidence: LOW. Only the abstract could be read (no code or full text was found with the
-///   search tools); the default is the catalogue's candidate reading (a log-probability regression,
-///   unbiased at the sampled pairs), `raw` is the alternative reading with the unnormalised logit.
+///   (batch,). The paper sums over samples; Regula's default reduction is the mean.
+/// - Stability: log p_a as z_a − LSE(z) (max-shifted); log π* is taken once per call.
+/// - Source: pinned from the paper text (§4.3, eq. 4.6: "empirical variant with normalized
+///   logits" of Ba & Caruana's SEL loss); the catalogue's candidate reading, with the paper's ½.
+///   No official code was found.
 /// - Reference: Zhao & Zhu, "Towards the Fundamental Limits of Knowledge Transfer over Finite
 ///   Domains", 2023. Catalogue: losses §17.
 public struct KTSel: RowLoss {
     public static let id = "kt_sel"
-    public let raw: Bool
-    public init(raw: Bool = false) { self.raw = raw }
+    public init() {}
 
     public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
         var t = try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
@@ -96,15 +97,10 @@ public struct KTSel: RowLoss {
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let a = target.labels![i], logPi = target.reals![i]
-        if raw {
-            let r = z[a] - logPi
-            for c in 0..<k { g[c] = c == a ? 2 * r : 0 }
-            return (r * r, 1)
-        }
         let lse = Kernels.softmax(z, count: k, into: p)
         let r = (z[a] - lse) - logPi  // log p_a as z_a − LSE
-        for c in 0..<k { g[c] = 2 * r * ((c == a ? 1 : 0) - p[c]) }
-        return (r * r, 1)
+        for c in 0..<k { g[c] = r * ((c == a ? 1 : 0) - p[c]) }
+        return (0.5 * r * r, 1)
     }
 }
 
@@ -141,13 +137,12 @@ extension Registry {
                                   target: .real(shape: [1, 3], values: [0, 1e4, 0]), value: 1e4, gradient: [1, -1, 0]),
                   ]) { p in KDKL(T: try p.real("T"), alpha: try p.real("alpha_kd")) },
             .loss("kt_sel", family: "distillation",
-                  summary: "squared error logit loss on sampled labels with teacher probabilities (low confidence)",
-                  formula: "ℓ = (log softmax(z)_a − log π*(a))²; ∂ℓ/∂z = 2(log p_a − log π*)(e_a − p)",
+                  summary: "empirical squared error logit loss on sampled labels with teacher probabilities",
+                  formula: "ℓ = ½ (log softmax(z)_a − log π*(a))²; ∂ℓ/∂z = (log p_a − log π*)(e_a − p)",
                   reference: "Towards the Fundamental Limits of Knowledge Transfer over Finite Domains (Zhao & Zhu 2023)",
-                  confidence: "low",
-                  notes: "Not pinned by code or full text (only the abstract was found). Default: the catalogue's candidate (log-probability); logit=raw uses z_a instead.",
+                  confidence: "medium",
+                  notes: "Pinned from the paper text (§4.3, eq. 4.6, normalized logits, factor ½); the catalogue had it as low confidence. No official code found. Mean over the batch (the paper sums).",
                   target: "sampled labels a (batch,)",
-                  params: [.choice("logit", ["log_prob", "raw"], "regress the log-probability or the raw logit")],
                   inputs: [InputSpec("teacher_prob", "teacher probability π*(a_i | x_i) of each sampled label, in (0, 1]")],
                   check: CheckSpec(sample: { rng, shape in
                       let x = NDArray<Double>(shape: shape)
@@ -159,14 +154,14 @@ extension Registry {
                                     target: .index(shape: [rows], values: labels))
                   }),
                   examples: [
-                    WorkedExample("π*=0.6, a=0", x: [2, 1, -1], shape: [1, 3],
+                    WorkedExample("π*=0.6, a=0 (catalogue candidate × ½)", x: [2, 1, -1], shape: [1, 3],
                                   inputs: ["teacher_prob": .real(shape: [1], values: [0.6])],
                                   target: .index(shape: [1], values: [0]),
-                                  value: 0.026184, gradient: [0.095345, -0.083980, -0.011365]),
-                    WorkedExample("raw logit", params: "logit=raw", x: [2, 1, -1], shape: [1, 3],
-                                  inputs: ["teacher_prob": .real(shape: [1], values: [0.6])],
-                                  target: .index(shape: [1], values: [0]), value: 6.304245),
-                  ]) { p in KTSel(raw: try p.string("logit") == "raw") },
+                                  value: 0.5 * 0.026184, gradient: [0.5 * 0.095345, 0.5 * -0.083980, 0.5 * -0.011365]),
+                    WorkedExample("1e4 logits", x: [1e4, 0, -1e4], shape: [1, 3],
+                                  inputs: ["teacher_prob": .real(shape: [1], values: [1])],
+                                  target: .index(shape: [1], values: [1]), value: 0.5 * 1e8, gradient: [1e4, -1e4, 0]),
+                  ]) { _ in KTSel() },
         ]
     }()
 }
