@@ -131,10 +131,10 @@ public struct StableMax: OutputMap {
         let (rows, n) = x.lastAxis
         for i in 0..<rows {
             let z = x.data + i * n, u = cotangent.data + i * n, out = gx.data + i * n
-            var total = 0.0, qu = 0.0
-            for j in 0..<n { total += Self.s(z[j]) }
-            for j in 0..<n { qu += Self.s(z[j]) / total * u[j] }
-            for j in 0..<n { out[j] = Self.s(z[j]) / total * Self.r(z[j]) * (u[j] - qu) }
+            var total = 0.0, su = 0.0
+            for j in 0..<n { out[j] = Self.s(z[j]); total += out[j]; su += out[j] * u[j] }
+            let qu = su / total  // ⟨u, q⟩
+            for j in 0..<n { out[j] = out[j] / total * Self.r(z[j]) * (u[j] - qu) }
         }
     }
 }

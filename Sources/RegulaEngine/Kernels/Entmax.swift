@@ -17,7 +17,7 @@ extension Kernels {
         for j in 0..<count { m = Swift.max(m, z[j].double) }
         sorted.removeAll(keepingCapacity: true)
         for j in 0..<count { sorted.append((z[j].double - m) / 2) }  // shift first: exact at |z| = 1e4
-        sorted.sort(by: >)
+        sortDescending(&sorted)
         func tauAt(_ k: Int, _ sum: Double, _ sumSq: Double) -> Double {
             let n = Double(k)
             let mean = sum / n, meanSq = sumSq / n
