@@ -84,6 +84,14 @@ public func rg_penalty_prox(_ handle: OpaquePointer?, _ v: UnsafePointer<rg_arra
     }
 }
 
+@_cdecl("rg_penalty_update")
+public func rg_penalty_update(_ handle: OpaquePointer?, _ state: UnsafePointer<CChar>?) -> rg_status {
+    guarded {
+        let p = try Handles.shared.get(UnsafeMutableRawPointer(handle), as: PenaltyBox.self, "penalty").p
+        try p.update(try string(state, "state"))
+    }
+}
+
 @_cdecl("rg_penalty_free")
 public func rg_penalty_free(_ handle: OpaquePointer?) -> rg_status {
     guarded { try Handles.shared.free(UnsafeMutableRawPointer(handle), as: PenaltyBox.self, "penalty") }

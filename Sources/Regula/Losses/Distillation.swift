@@ -43,6 +43,8 @@ public struct KDKL: RowLoss {
         return RowTargets(labels: labels, reals: u, width: classes)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch q: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let u = target.reals!, base = i * k
@@ -93,6 +95,8 @@ public struct KTSel: RowLoss {
         t.reals = pi.map { log($0) }
         return t
     }
+
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
 
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {

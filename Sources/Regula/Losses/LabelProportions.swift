@@ -46,6 +46,8 @@ public struct EasyLLP: RowLoss {
         return t
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
+
     public func row(_ z: UnsafePointer<Double>, classes n: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let loss = target.reals!.withUnsafeBufferPointer { softTargetCrossEntropy(z, count: n, target: $0.baseAddress! + i * n, p: p, g: g) }

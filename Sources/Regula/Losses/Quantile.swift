@@ -33,6 +33,8 @@ public struct Pinball: RowLoss {
         return RowTargets(reals: values, width: classes)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
+
     public func row(_ z: UnsafePointer<Double>, classes q: Int, target: RowTargets, index i: Int,
                     scratch: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.reals!, base = i * q, inv = 1 / Double(q)

@@ -104,16 +104,42 @@ public final class PSKDTarget: RowLoss, Stateful, @unchecked Sendable {
             }
         }
         t.reals = soft
-        t.labels = ids  // the rows carry their ids to `row`, which records the predictions
         return t
     }
+
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
 
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let loss = target.reals!.withUnsafeBufferPointer { softTargetCrossEntropy(z, count: k, target: $0.baseAddress! + i * k, p: p, g: g) }
-        let prediction = Array(UnsafeBufferPointer(start: p, count: k))  // sg(softmax(z)) for the next epoch
-        lock.locked { pending[target.labels![i]] = prediction }
         return (loss, 1)
+    }
+
+    public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
+        try evaluateAndRecord(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+    }
+
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try evaluateAndRecord(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+    }
+
+    /// The rows (possibly on several threads, `row` is pure), then sg(softmax(z_i)) recorded for
+    /// id_i in row order, so that for a repeated id the last row wins deterministically.
+    func evaluateAndRecord<T: Scalar>(_ z: Tensor<T>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                                      perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<T>) throws -> Double {
+        let value = try evaluateRows(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+        let (rows, k) = z.lastAxis
+        let ids = try sampleIds(inputs, rows: rows)
+        var predictions = [[Double]](repeating: [], count: rows)
+        for i in 0..<rows {
+            predictions[i] = [Double](unsafeUninitializedCapacity: k) { p, n in
+                _ = Kernels.softmax(z.data + i * k, count: k, into: p.baseAddress!); n = k
+            }
+        }
+        lock.locked { for i in 0..<rows { pending[ids[i]] = predictions[i] } }
+        return value
     }
 }
 
