@@ -15,7 +15,7 @@ import RegulaEngine
 ///   unbounded below when some ỹ_c < 0 (a property of the unbiased estimator, not clipped).
 /// - Reference: Busa-Fekete et al., "Easy Learning from Label Proportions", NeurIPS 2023.
 ///   Catalogue: losses §18.
-public struct EasyLLP: RowLoss {
+public struct EasyLLP: SoftTargetRowLoss {
     public static let id = "easyllp"
     public let prior: [Double]
     public let k: Int?
@@ -46,6 +46,13 @@ public struct EasyLLP: RowLoss {
         return t
     }
 
+}
+
+/// A row loss that is the cross-entropy against a real target row per sample, built by
+/// `prepare` into `RowTargets.reals` (EasyLLP's debiased labels, PS-KD's mixed targets).
+public protocol SoftTargetRowLoss: RowLoss {}
+
+extension SoftTargetRowLoss {
     public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
 
     public func row(_ z: UnsafePointer<Double>, classes n: Int, target: RowTargets, index i: Int,

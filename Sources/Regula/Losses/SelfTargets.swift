@@ -65,7 +65,7 @@ func sampleIds(_ inputs: Inputs, rows: Int) throws -> [Int] {
 ///   is the last one evaluated in that epoch.
 /// - Reference: Kim et al., "Self-Knowledge Distillation with Progressive Refinement of Targets",
 ///   ICCV 2021 (lgcnsai/PS-KD-Pytorch `main.py`). Catalogue: losses §14.
-public final class PSKDTarget: RowLoss, Stateful, @unchecked Sendable {
+public final class PSKDTarget: SoftTargetRowLoss, Stateful, @unchecked Sendable {
     public static let id = "pskd_target"
     public let alphaT: Double, tEnd: Int
     private let lock = Mutex()
@@ -105,14 +105,6 @@ public final class PSKDTarget: RowLoss, Stateful, @unchecked Sendable {
         }
         t.reals = soft
         return t
-    }
-
-    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }
-
-    public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
-                    scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
-        let loss = target.reals!.withUnsafeBufferPointer { softTargetCrossEntropy(z, count: k, target: $0.baseAddress! + i * k, p: p, g: g) }
-        return (loss, 1)
     }
 
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
