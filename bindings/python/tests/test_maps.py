@@ -446,3 +446,27 @@ def test_lr_qr_matches_algorithm_1():
     with pytest.raises(regula.RegulaError, match="every domain"):
         l.value(h[:2], s[:2], domain=np.array([1, 2]))
     assert np.isfinite(v)
+
+
+MAP_IDS = [("entmax15", {}), ("sparse_softmax_topk", {"k": 2}), ("stablemax", {}), ("softpick", {}),
+           ("gumbel_softmax", {}), ("crelu_clipped", {}), ("cst_clipped", {}), ("ash", {}), ("hard_ash", {}),
+           ("log_saturation", {}), ("wcdas", {}), ("idw_attention", {}), ("p2_weight", {}), ("debias_weight", {})]
+
+
+@pytest.mark.parametrize("mid,kw", MAP_IDS)
+def test_maps_on_empty_inputs(mid, kw):
+    m = regula.output_map(mid, **kw)
+    for shape in [(0, 3), (2, 0), (0,)]:
+        x = np.zeros(shape)
+        assert m(x).shape == shape and m.vjp(x, x).shape == shape
+
+
+def test_losses_on_empty_batches():
+    ints = np.zeros(0, dtype=np.int64)
+    cases = [("kd_kl", {}, np.zeros((0, 3)), {}), ("kt_sel", {}, ints, {"teacher_prob": np.zeros(0)}),
+             ("easyllp", {"k": 2, "prior": np.ones(3) / 3}, np.zeros((0, 3)), {}),
+             ("pskd_target", {}, ints, {"ids": ints}), ("elr", {}, ints, {"ids": ints})]
+    for lid, kw, target, inputs in cases:
+        with pytest.raises(regula.RegulaError, match="empty"):
+            regula.loss(lid, **kw).value(np.zeros((0, 3)), target, **inputs)
+        assert regula.loss(lid, reduction="sum", **kw).value(np.zeros((0, 3)), target, **inputs) == 0
