@@ -272,7 +272,7 @@ func near(_ a: [Double], _ b: [Double], _ tol: Double = 1e-6) -> Bool {
 
     @Test func wrapsOtherLossesAndRefusesWhatItCannotPass() throws {
         let x: [Double] = [2, 1, -1]
-        let (f, _) = try lossEval("flooding", "b=0,loss=focal_loss,loss_params=gamma=2;alpha=0.5", x, [1, 3], labels: [0])
+        let (f, _) = try lossEval("flooding", "b=0,loss=focal_loss,loss_params=gamma:2;alpha=0.5", x, [1, 3], labels: [0])
         #expect(near(f, 0.5 * 0.030294, 1e-6))
         for bad in ["b=0.1,loss=nope", "b=0.1,loss=sparsemax", "b=0.1,loss=noisy_softmax,loss_params=alpha=0.1",
                     "b=0.1,loss=maxsup", "b=0.1,loss_params=reduction=sum", "b=0.1,reduction=none",

@@ -9,8 +9,9 @@ import RegulaEngine
 /// ```
 /// - Parameters: `b` ≥ 0, the flood level (required: chosen by validation, no default);
 ///   `loss`, the id of any registered loss (default `softmax_cross_entropy`, plugins included);
-///   `loss_params`, the inner loss's parameters with `;` between items (the `,` separates
-///   flooding's own), e.g. `loss_params=label_smoothing=0.1;ignore_index=3`.
+///   `loss_params`, the inner loss's parameters as `name:value` items separated by `;` (the `,`
+///   and `=` belong to flooding's own parameter string; `name=value` items are accepted too), e.g.
+///   `loss_params=label_smoothing:0.1;ignore_index:3` (Python: `loss_params="label_smoothing:0.1"`).
 ///   `reduction` is flooding's and is passed to the inner loss: `mean` (the paper's mini-batch
 ///   mean) or `sum`; `none` is refused (flooding acts on the reduced loss), and so is a `reduction`
 ///   inside `loss_params`. Inner losses that need side inputs, fixed data or state updates cannot be
@@ -44,7 +45,14 @@ public struct Flooding: Loss {
         }
         let id = try p.string("loss")
         var text = ""
-        if case .string(let s)? = p.all["loss_params"] { text = s.split(separator: ";").joined(separator: ",") }
+        if case .string(let s)? = p.all["loss_params"] {
+            // Items "name:value" or "name=value", separated by ';' (',' and '=' belong to flooding's
+            // own parameter string, and the Python binding refuses them inside a value).
+            text = s.split(separator: ";").map { item -> String in
+                guard !item.contains("="), let colon = item.firstIndex(of: ":") else { return String(item) }
+                return item[..<colon] + "=" + item[item.index(after: colon)...]
+            }.joined(separator: ",")
+        }
         let info = try Registry.shared.info(id)
         guard info.kind == .loss else {
             throw RegulaError.invalidParameter(name: "loss", value: id, reason: "'\(id)' is a \(info.kind.rawValue), not a loss")
@@ -69,13 +77,14 @@ extension Registry {
               summary: "flooding: |L − b| + b on the reduced loss of any registered loss (ascent below the flood level b)",
               formula: "L̃ = |L − b| + b; ∇L̃ = sign(L − b) ∇L (0 at L = b)",
               reference: "Do We Need Zero Training Loss After Achieving Zero Training Error? (Ishida et al., ICML 2020)",
-              notes: "Inner loss by id (`loss`), its parameters in `loss_params` with ';' between items; flooding's reduction "
+              notes: "Inner loss by id (`loss`), its parameters in `loss_params` as name:value items separated by ';' "
+                + "(e.g. label_smoothing:0.1;ignore_index:3; name=value also accepted); flooding's reduction "
                 + "(mean or sum) is the inner loss's. Inner losses needing side inputs, data or state are refused. "
                 + "Per-sample output = the inner per-sample losses. Target as the inner loss's.",
               target: "as the inner loss",
               params: [.real("b", nil, min: 0, "flood level b (required)"),
                        .text("loss", "softmax_cross_entropy", "id of the wrapped loss"),
-                       .text("loss_params", nil, "parameters of the wrapped loss, items separated by ';'")],
+                       .text("loss_params", nil, "parameters of the wrapped loss: name:value items separated by ';'")],
               check: CheckSpec(params: "b=20"),
               examples: [
                 WorkedExample("L = 0.349012 below b = 0.5: ascent", params: "b=0.5", x: [2, 1, -1], shape: [1, 3],
@@ -84,7 +93,7 @@ extension Registry {
                 WorkedExample("L above b = 0.2: descent", params: "b=0.2", x: [2, 1, -1], shape: [1, 3],
                               target: .index(shape: [1], values: [0]), value: 0.349012,
                               gradient: [-0.294615, 0.259496, 0.035119]),
-                WorkedExample("inner parameters", params: "b=0.2,loss=softmax_cross_entropy,loss_params=label_smoothing=0.1",
+                WorkedExample("inner parameters", params: "b=0.2,loss=softmax_cross_entropy,loss_params=label_smoothing:0.1",
                               x: [2, 1, -1], shape: [1, 3], target: .index(shape: [1], values: [0]), value: 0.482346,
                               gradient: [-0.227949, 0.226163, 0.001786]),
               ]) { p in try Flooding.make(p) },
