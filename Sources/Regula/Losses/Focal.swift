@@ -32,9 +32,7 @@ public struct FocalLoss: RowLoss {
     }
 
     public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
-        if let w = classWeights, w.count != classes {
-            throw RegulaError.shape("class_weights has \(w.count) values for \(classes) classes")
-        }
+        try checkClassWeights(classWeights, classes: classes)
         return try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
     }
 
@@ -117,16 +115,7 @@ extension Registry {
                               target: .index(shape: [1], values: [2]), value: 2e4,
                               gradient: [1, 0, -1]),
               ]) { p in
-            let w: [Double]?
-            switch p.array("class_weights") {
-            case .real(_, let v)?: w = v
-            case .index(_, let v)?: w = v.map(Double.init)
-            case nil: w = nil
-            }
-            if let w, let bad = w.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
-                throw RegulaError.invalidParameter(name: "class_weights", value: "\(w[bad])", reason: "weights must be finite and >= 0")
-            }
-            return FocalLoss(gamma: try p.real("gamma"), alpha: try p.real("alpha"), classWeights: w)
+            FocalLoss(gamma: try p.real("gamma"), alpha: try p.real("alpha"), classWeights: try classWeights(p))
         },
         .loss("sigmoid_focal_loss", family: "focal",
               summary: "sigmoid focal loss (torchvision semantics), elementwise; per-sample value = row sum",

@@ -24,10 +24,16 @@ func crossEntropyRow(_ z: UnsafePointer<Double>, classes k: Int, target: RowTarg
     return (ce, lse)
 }
 
-/// Reads an integer state assignment, if present.
-func stateInt(_ values: [String: ParamValue], _ name: String) -> Int? {
-    if case .int(let v)? = values[name] { return v }
-    return nil
+/// A training counter (epoch or step) that `update` sets and `evaluate` reads, from any thread.
+final class Counter: @unchecked Sendable {
+    private let lock = Mutex()
+    private var v: Int
+    init(_ v: Int = 0) { self.v = v }
+    var value: Int { lock.locked { v } }
+    /// Applies `name=N` from a validated state update, when present.
+    func apply(_ values: [String: ParamValue], _ name: String) {
+        if case .int(let n)? = values[name] { lock.locked { v = n } }
+    }
 }
 
 // MARK: TSLA
@@ -51,19 +57,18 @@ public final class TwoStageLabelSmoothing: Loss, Stateful, @unchecked Sendable {
     public static let id = "tsla_label_smoothing"
     public let theta: Double
     public let t1: Int
-    private let lock = Mutex()
-    private var epochValue: Int
+    private let counter: Counter
 
     public init(theta: Double = 0.1, t1: Int, epoch: Int = 0) {
-        self.theta = theta; self.t1 = t1; self.epochValue = epoch
+        self.theta = theta; self.t1 = t1; self.counter = Counter(epoch)
     }
 
-    public var epoch: Int { lock.locked { epochValue } }
+    public var epoch: Int { counter.value }
     /// ε at the current epoch.
     public var smoothing: Double { epoch < t1 ? theta : 0 }
 
     public func update(_ values: [String: ParamValue]) throws {
-        if let e = stateInt(values, "epoch") { lock.locked { epochValue = e } }
+        counter.apply(values, "epoch")
     }
 
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
@@ -120,14 +125,13 @@ public final class MaxSup: Loss, Stateful, @unchecked Sendable {
     public let alpha: Double
     /// (begin, end, total steps) when the linear schedule is on.
     public let schedule: (begin: Double, end: Double, steps: Int)?
-    private let lock = Mutex()
-    private var stepValue = 0
+    private let counter = Counter()
 
     public init(alpha: Double = 0.1, schedule: (begin: Double, end: Double, steps: Int)? = nil) {
         self.alpha = alpha; self.schedule = schedule
     }
 
-    public var step: Int { lock.locked { stepValue } }
+    public var step: Int { counter.value }
     /// α at the current step.
     public var currentAlpha: Double {
         guard let s = schedule else { return alpha }
@@ -136,7 +140,7 @@ public final class MaxSup: Loss, Stateful, @unchecked Sendable {
     }
 
     public func update(_ values: [String: ParamValue]) throws {
-        if let s = stateInt(values, "step") { lock.locked { stepValue = s } }
+        counter.apply(values, "step")
     }
 
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,

@@ -66,17 +66,16 @@ public struct NoisySoftmaxRows: RowLoss {
 public final class NoisySoftmax: Loss, Stateful, @unchecked Sendable {
     public static let id = "noisy_softmax"
     public let alpha: Double, sigma: Double, seed: Int
-    private let lock = Mutex()
-    private var stepValue = 0
+    private let counter = Counter()
 
     public init(alpha: Double, sigma: Double = 1, seed: Int = 0) {
         self.alpha = alpha; self.sigma = sigma; self.seed = seed
     }
 
-    public var step: Int { lock.locked { stepValue } }
+    public var step: Int { counter.value }
 
     public func update(_ values: [String: ParamValue]) throws {
-        if let s = stateInt(values, "step") { lock.locked { stepValue = s } }
+        counter.apply(values, "step")
     }
 
     /// |ξ_i| for `rows` rows at `step` (σ|N(0, 1)|).
