@@ -38,10 +38,13 @@ public struct SparseFYLoss: RowLoss {
             for c in 0..<k { p[c] = Swift.max(z[c] - m - tau, 0); sq += p[c] * p[c] }
             omega = 0.5 * (1 - sq)
         case .entmax15:
-            Kernels.entmax15(z, count: k, sorted: &sorted, into: p)
-            for c in 0..<k { m = c == 0 ? z[0] : Swift.max(m, z[c]) }
+            let (tau, mx) = Kernels.entmax15Threshold(z, count: k, sorted: &sorted)
+            m = mx
             var s = 0.0
-            for c in 0..<k { s += p[c] * p[c].squareRoot() }
+            for c in 0..<k {
+                let d = Swift.max((z[c] - m) / 2 - tau, 0)  // sqrt(p_c)
+                p[c] = d * d; s += p[c] * d
+            }
             omega = (1 - s) / 0.75
         }
         var inner = 0.0
