@@ -152,7 +152,7 @@ public struct HappySoftEntropy: MeanPredictionRegularizer {
             var mass = 0.0
             for c in group { mass += mean[c] }
             r += wOn * xlogx(mass)
-            // Σ q log q with q = p̄/mass; computed as Σ p̄ log p̄ / mass − log mass when mass > 0.
+            // Σ q log q with q = p̄/mass (a group whose mass underflowed to 0 contributes 0).
             var entropySum = 0.0
             for c in group { entropySum += xlogx(mean[c] / Swift.max(mass, 1e-300)) }
             if group.count > 1 { r += w * (log(Double(group.count)) + entropySum) }
