@@ -16,6 +16,15 @@ extension Registry {
         all += stableMax
         all += focal
         all += wrappers
+        all += sparsity
+        all += sparseEnvelope
+        all += pruning
+        all += quantization
+        all += reparameterization
+        all += cauchySchwarz
+        all += spectral
+        all += energy
+        all += distribution
         return all
     }
 }
