@@ -36,6 +36,8 @@ public struct FocalLoss: RowLoss {
         return try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.labels![i]
@@ -76,6 +78,8 @@ public struct SigmoidFocalLoss: RowLoss {
         }
         return t
     }
+
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
     public func row(_ x: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {

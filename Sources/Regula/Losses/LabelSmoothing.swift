@@ -77,6 +77,11 @@ public final class TwoStageLabelSmoothing: Loss, Stateful, @unchecked Sendable {
         try SoftmaxCrossEntropy(epsilon: smoothing).evaluate(z, target: target, inputs, reduction: reduction,
                                                              perSample: perSample, into: g)
     }
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try SoftmaxCrossEntropy(epsilon: smoothing).evaluate(z, target: target, inputs, reduction: reduction,
+                                                             perSample: perSample, into: g)
+    }
 }
 
 // MARK: MaxSup
@@ -88,6 +93,8 @@ struct MaxSupRows: RowLoss {
     func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
         try rowTargets(rows: rows, classes: classes, target: target)
     }
+
+    func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
     func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
              scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
@@ -148,6 +155,11 @@ public final class MaxSup: Loss, Stateful, @unchecked Sendable {
         try MaxSupRows(alpha: currentAlpha).evaluate(z, target: target, inputs, reduction: reduction,
                                                      perSample: perSample, into: g)
     }
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try MaxSupRows(alpha: currentAlpha).evaluate(z, target: target, inputs, reduction: reduction,
+                                                     perSample: perSample, into: g)
+    }
 }
 
 // MARK: ACLS
@@ -181,6 +193,8 @@ public struct ACLS: RowLoss {
     public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
         try rowTargets(rows: rows, classes: classes, target: target)
     }
+
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {

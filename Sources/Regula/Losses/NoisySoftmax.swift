@@ -30,6 +30,8 @@ public struct NoisySoftmaxRows: RowLoss {
         return t
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.labels![i], r = target.reals![i], xi = magnitudes[i]
@@ -86,8 +88,12 @@ public final class NoisySoftmax: Loss, Stateful, @unchecked Sendable {
 
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
                          perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
-        let rows = z.lastAxis.rows
-        return try NoisySoftmaxRows(alpha: alpha, magnitudes: noise(rows: rows, step: step))
+        try NoisySoftmaxRows(alpha: alpha, magnitudes: noise(rows: z.lastAxis.rows, step: step))
+            .evaluate(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+    }
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try NoisySoftmaxRows(alpha: alpha, magnitudes: noise(rows: z.lastAxis.rows, step: step))
             .evaluate(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
     }
 }

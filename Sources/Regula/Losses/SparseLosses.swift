@@ -25,6 +25,8 @@ public struct SparseFYLoss: RowLoss {
         try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.labels![i]

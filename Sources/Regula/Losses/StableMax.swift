@@ -28,6 +28,8 @@ public struct StableMaxCrossEntropy: RowLoss {
         try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch d: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.labels![i]

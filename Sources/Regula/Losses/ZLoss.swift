@@ -39,6 +39,8 @@ public struct SphericalZLoss: RowLoss {
         try rowTargets(rows: rows, classes: classes, target: target, allowReal: false)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.labels![i], n = Double(k)
@@ -78,6 +80,8 @@ public struct LogZPenalty: RowLoss {
     public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
         RowTargets(width: classes)
     }
+
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
