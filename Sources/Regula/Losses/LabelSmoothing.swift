@@ -36,6 +36,27 @@ final class Counter: @unchecked Sendable {
     }
 }
 
+/// A stateful loss evaluated through a row loss built from a snapshot of its state, taken once
+/// per call (so one evaluation never mixes two states, and the rows may run on several threads).
+public protocol SnapshotLoss: Loss {
+    associatedtype Rows: RowLoss
+    /// The row loss for the current state and a batch of `rows` rows.
+    func snapshot(rows: Int) -> Rows
+}
+
+extension SnapshotLoss {
+    public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
+        try snapshot(rows: z.lastAxis.rows).evaluate(z, target: target, inputs, reduction: reduction,
+                                                     perSample: perSample, into: g)
+    }
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try snapshot(rows: z.lastAxis.rows).evaluate(z, target: target, inputs, reduction: reduction,
+                                                     perSample: perSample, into: g)
+    }
+}
+
 // MARK: TSLA
 
 /// Two-Stage LAbel smoothing (TSLA): label smoothing θ for the first T1 epochs, one-hot after.
@@ -53,7 +74,7 @@ final class Counter: @unchecked Sendable {
 ///   deliberate discontinuity of the objective.
 /// - Reference: Xu, Xu, Qian, Li, Jin, "Towards Understanding Label Smoothing", 2020.
 ///   Catalogue: losses §2.
-public final class TwoStageLabelSmoothing: Loss, Stateful, @unchecked Sendable {
+public final class TwoStageLabelSmoothing: SnapshotLoss, Stateful, @unchecked Sendable {
     public static let id = "tsla_label_smoothing"
     public let theta: Double
     public let t1: Int
@@ -71,32 +92,23 @@ public final class TwoStageLabelSmoothing: Loss, Stateful, @unchecked Sendable {
         counter.apply(values, "epoch")
     }
 
-    public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
-                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
-        // ε is read once per call, so one evaluation never mixes two stages.
-        try SoftmaxCrossEntropy(epsilon: smoothing).evaluate(z, target: target, inputs, reduction: reduction,
-                                                             perSample: perSample, into: g)
-    }
-    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
-                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
-        try SoftmaxCrossEntropy(epsilon: smoothing).evaluate(z, target: target, inputs, reduction: reduction,
-                                                             perSample: perSample, into: g)
-    }
+    public func snapshot(rows: Int) -> SoftmaxCrossEntropy { SoftmaxCrossEntropy(epsilon: smoothing) }
 }
 
 // MARK: MaxSup
 
 /// The per-row MaxSup objective for one fixed α.
-struct MaxSupRows: RowLoss {
-    let alpha: Double
+public struct MaxSupRows: RowLoss {
+    public let alpha: Double
+    public init(alpha: Double) { self.alpha = alpha }
 
-    func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
+    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
         try rowTargets(rows: rows, classes: classes, target: target)
     }
 
-    func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
-    func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
+    public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
              scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let (ce, _) = crossEntropyRow(z, classes: k, target: target, index: i, p: p, g: g)
         var top = 0, mean = 0.0
@@ -127,7 +139,7 @@ struct MaxSupRows: RowLoss {
 ///   (`Conv/ffcv/losses.py`, `MaxSuppression`, with `current_epoch/epochs`); beyond S it stays at alpha_end.
 /// - Reference: Zhou et al., "MaxSup: Overcoming Representation Collapse in Label Smoothing", 2025;
 ///   ZhouYuxuanYX/Maximum-Suppression-Regularization. Catalogue: losses §3.
-public final class MaxSup: Loss, Stateful, @unchecked Sendable {
+public final class MaxSup: SnapshotLoss, Stateful, @unchecked Sendable {
     public static let id = "maxsup"
     public let alpha: Double
     /// (begin, end, total steps) when the linear schedule is on.
@@ -150,16 +162,7 @@ public final class MaxSup: Loss, Stateful, @unchecked Sendable {
         counter.apply(values, "step")
     }
 
-    public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
-                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
-        try MaxSupRows(alpha: currentAlpha).evaluate(z, target: target, inputs, reduction: reduction,
-                                                     perSample: perSample, into: g)
-    }
-    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
-                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
-        try MaxSupRows(alpha: currentAlpha).evaluate(z, target: target, inputs, reduction: reduction,
-                                                     perSample: perSample, into: g)
-    }
+    public func snapshot(rows: Int) -> MaxSupRows { MaxSupRows(alpha: currentAlpha) }
 }
 
 // MARK: ACLS

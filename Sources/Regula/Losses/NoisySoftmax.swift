@@ -65,7 +65,7 @@ public struct NoisySoftmaxRows: RowLoss {
 /// - Stability: as cross-entropy (max-shifted LSE on z̃); r − z_y is clamped at ≥ 0.
 /// - Reference: Chen, Deng, Du, "Noisy Softmax: Improving the Generalization Ability of DCNN via
 ///   Postponing the Early Softmax Saturation", CVPR 2017. Catalogue: losses §10.
-public final class NoisySoftmax: Loss, Stateful, @unchecked Sendable {
+public final class NoisySoftmax: SnapshotLoss, Stateful, @unchecked Sendable {
     public static let id = "noisy_softmax"
     public let alpha: Double, sigma: Double, seed: Int
     private let counter = Counter()
@@ -86,15 +86,8 @@ public final class NoisySoftmax: Loss, Stateful, @unchecked Sendable {
         return (0..<rows).map { _ in sigma * abs(rng.normal()) }
     }
 
-    public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
-                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
-        try NoisySoftmaxRows(alpha: alpha, magnitudes: noise(rows: z.lastAxis.rows, step: step))
-            .evaluate(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
-    }
-    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
-                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
-        try NoisySoftmaxRows(alpha: alpha, magnitudes: noise(rows: z.lastAxis.rows, step: step))
-            .evaluate(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+    public func snapshot(rows: Int) -> NoisySoftmaxRows {
+        NoisySoftmaxRows(alpha: alpha, magnitudes: noise(rows: rows, step: step))
     }
 }
 
