@@ -8,35 +8,6 @@ import RegulaEngine
 
 // MARK: One generic body for both element types
 
-/// A penalty written once, generically over the element type: the float32 and float64 entry
-/// points of `Penalty` forward to `evaluate` (no float64 copy of float32 inputs).
-/// (Used by the sparsity, pruning and quantization families; a candidate for Core.)
-public protocol ScalarPenalty: Penalty {
-    func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double
-}
-
-extension ScalarPenalty {
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        try evaluate(w, inputs, scale: scale, into: g)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        try evaluate(w, inputs, scale: scale, into: g)
-    }
-}
-
-/// A `ScalarPenalty` whose prox is written once, generically over the element type.
-public protocol ScalarProximal: ScalarPenalty, ProximalPenalty {
-    func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) throws
-}
-
-extension ScalarProximal {
-    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        try proximal(v, t: t, inputs, into: out)
-    }
-    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        try proximal(v, t: t, inputs, into: out)
-    }
-}
 
 // MARK: Top-k projection
 
@@ -60,7 +31,7 @@ extension ScalarProximal {
 ///   choice, medium confidence: no AWP code found); the iteration is the caller's.
 /// - Reference: Blumensath & Davies, "Iterative hard thresholding for compressed sensing", 2009;
 ///   AWP (arXiv 2506.10205). Catalogue: penalties_sparsity §5.
-public struct TopKProjection: ScalarProximal {
+public struct TopKProjection: GenericProximal {
     public static let id = "topk_projection"
     public enum Axis: String, Sendable { case none, row }
     public enum Size: Sendable, Equatable { case k(Int), sparsity(Double) }

@@ -264,6 +264,11 @@ class Penalty(_Handle):
         _check(_L.rg_penalty_prox(self._h, self._x.set(x), float(step), items, n, self._o.set(o)))
         return o
 
+    def update(self, **state):
+        """Advances a stateful penalty, e.g. ``update(step=100)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_penalty_update(self._h, text))
+
 
 _eval_penalty = _L.rg_penalty_eval
 
@@ -328,8 +333,13 @@ class OutputMap(_Handle):
         o = _output(out, v.array.shape, v.array.dtype, "vjp")
         ov = _View(o)
         items, n, keep = _named(inputs, "input")
-        _check(_L.rg_map_vjp(self._h, byref(v.struct), byref(c.struct), items, n, byref(ov.struct)))
+        _check(_L.rg_map_vjp(self._h, v.ref, c.ref, items, n, ov.ref))
         return o
+
+    def update(self, **state):
+        """Advances a stateful map, e.g. ``update(step=3)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_map_update(self._h, text))
 
 
 def penalty(component_id, **params):
