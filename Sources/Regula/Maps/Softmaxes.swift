@@ -105,8 +105,8 @@ public struct SparseSoftmaxTopK: OutputMap {
 /// s(x) = x + 1 (x ≥ 0),  1/(1 − x) (x < 0);   q_k = s(z_k) / Σ_j s(z_j)
 /// VJP: r_k = s'(z_k)/s(z_k) = 1/(1 + z_k) (z_k ≥ 0), 1/(1 − z_k) (z_k < 0);  (Jᵀu)_k = q_k r_k (u_k − ⟨u, q⟩)
 /// ```
-/// - Stability: not shift-invariant and needs no shift; the negative branch is evaluated on
-///   min(x, 0) only (a branch-free float32 form gives NaN gradients at x = 1, see the catalogue).
+/// - Stability: not shift-invariant and needs no shift; each branch of s is evaluated on its own
+///   side only (Kernels.stablemaxScore: a branch-free float32 form gives NaN gradients at x = 1).
 ///   The repository's 1e-30 in the denominator is irrelevant in float64 and omitted.
 /// - Reference: Prieto et al., "Grokking at the Edge of Numerical Stability", 2025
 ///   (LucasPrietoAl/grokking-at-the-edge-of-numerical-stability `utils.py`). Catalogue: losses §9.
@@ -114,8 +114,10 @@ public struct StableMax: OutputMap {
     public static let id = "stablemax"
     public init() {}
 
-    @inlinable static func s(_ x: Double) -> Double { x >= 0 ? x + 1 : 1 / (1 - x) }
-    @inlinable static func r(_ x: Double) -> Double { x >= 0 ? 1 / (1 + x) : 1 / (1 - x) }
+    /// s(x) (Kernels.stablemaxScore, shared with stablemax_cross_entropy).
+    @inlinable static func s(_ x: Double) -> Double { Kernels.stablemaxScore(x).value }
+    /// r(x) = s'(x)/s(x): 1/(1 + x) for x ≥ 0, s(x) = 1/(1 − x) for x < 0.
+    @inlinable static func r(_ x: Double) -> Double { let (v, d) = Kernels.stablemaxScore(x); return d / v }
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
         let (rows, n) = x.lastAxis

@@ -8,6 +8,14 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += labelSmoothing
+        all += entropyRegularizers
+        all += zLosses
+        all += noisySoftmax
+        all += sparseLosses
+        all += stableMax
+        all += focal
+        all += wrappers
         all += sparsity
         all += sparseEnvelope
         all += pruning

@@ -98,15 +98,19 @@ class _Slot:
     """A reusable rg_array (struct and shape buffer): filling it costs a few field stores, so a
     call on small arrays stays in the microseconds. One per argument position per handle;
     handles are used by one thread at a time (the C ABI's rule)."""
-    __slots__ = ("struct", "ref", "_shape", "array")
+    __slots__ = ("struct", "ref", "_shape", "array", "_dims")
 
     def __init__(self):
         self._shape = (c_int64 * 8)()
         self.struct = _lib.rg_array(None, 0, 0, ctypes.cast(self._shape, _PTR64), None)
         self.ref = byref(self.struct)
-        self.array = None
+        self.array = self._dims = None
 
     def set(self, a):
+        # The same array object again (a reused buffer or parameter): its data pointer cannot
+        # have moved while we hold a reference, so only the shape needs checking.
+        if a is self.array and a.shape == self._dims:
+            return self.ref
         st, shape = self.struct, self._shape
         try:  # the cheapest way to the data pointer of a writeable array
             st.data = _addressof(_c_char.from_buffer(a)) if a.size else a.ctypes.data
@@ -118,7 +122,7 @@ class _Slot:
             raise RegulaError(f"rank {nd} is above the limit of 8")
         for i, d in enumerate(a.shape):
             shape[i] = d
-        self.array = a  # keep the memory alive for the call
+        self.array, self._dims = a, a.shape  # keeps the memory alive until the next set
         return self.ref
 
 
