@@ -79,7 +79,7 @@ def _prepare(x, what, allow_int=False):
         dt = dt.newbyteorder("=")
     codes = _ALL_CODES if allow_int else _FLOAT_CODES
     if np.dtype(dt) not in codes:
-        if allow_int and a.dtype.kind in "iu":
+        if allow_int and a.dtype.kind in "iub":  # other integer widths and boolean masks
             a = a.astype(np.int64)
             dt = a.dtype
         else:
