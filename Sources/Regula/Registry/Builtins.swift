@@ -8,6 +8,7 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += totalVariation
         return all
     }
 }
