@@ -9,6 +9,7 @@ extension Registry {
         all += crossEntropy
         all += sparseMaps
         all += totalVariation
+        all += smoothness
         return all
     }
 }
