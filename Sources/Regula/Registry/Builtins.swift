@@ -10,6 +10,8 @@ extension Registry {
         all += sparseMaps
         all += totalVariation
         all += smoothness
+        all += features
+        all += collapse
         return all
     }
 }
