@@ -27,7 +27,7 @@ let package = Package(
         .systemLibrary(name: "CRegulaABI"),
         .target(name: "RegulaEngine", dependencies: ["COpenBLAS"], swiftSettings: optimized),
         .target(name: "Regula", dependencies: ["RegulaEngine", "CRegulaABI"], swiftSettings: optimized),
-        .target(name: "RegulaC", dependencies: ["Regula", "CRegulaABI"], swiftSettings: optimized,
+        .target(name: "RegulaC", dependencies: ["Regula", "CRegulaABI"], exclude: ["exports.map"], swiftSettings: optimized,
                 linkerSettings: [.unsafeFlags([
                     "-static-stdlib",
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/RegulaC/exports.map",

@@ -76,38 +76,36 @@ func string(_ p: UnsafePointer<CChar>?, _ what: String) throws -> String {
 
 // MARK: Live handles
 
-/// Handles are retained boxes whose addresses are kept in a set, so a freed, foreign or
-/// mistyped pointer is reported (RG_ERR_INVALID_HANDLE) instead of dereferenced.
+/// Handles are objects kept alive by this table; a handle is the object's address. A freed,
+/// foreign or mistyped pointer is looked up, never dereferenced, and reported as
+/// RG_ERR_INVALID_HANDLE.
 final class Handles: @unchecked Sendable {
     static let shared = Handles()
     private let mutex = Mutex()
-    private var live: [UnsafeMutableRawPointer: ObjectIdentifier] = [:]
+    private var live: [UnsafeMutableRawPointer: AnyObject] = [:]
 
-    func make<T: AnyObject>(_ object: T) -> UnsafeMutableRawPointer {
-        let p = Unmanaged.passRetained(object).toOpaque()
-        mutex.locked { live[p] = ObjectIdentifier(T.self) }
+    func make(_ object: AnyObject) -> UnsafeMutableRawPointer {
+        let p = Unmanaged.passUnretained(object).toOpaque()
+        mutex.locked { live[p] = object }
         return p
     }
 
     func get<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type, _ what: String) throws -> T {
         guard let p else { throw nullError(what) }
-        let kind = mutex.locked { live[p] }
-        guard kind == ObjectIdentifier(T.self) else {
-            throw ABIError(status: RG_ERR_INVALID_HANDLE, message: "\(what) is not a live \(T.self) handle")
+        guard let object = mutex.locked({ live[p] }) as? T else {
+            throw ABIError(status: RG_ERR_INVALID_HANDLE, message: "\(what) is not a live \(what) handle")
         }
-        return Unmanaged<T>.fromOpaque(p).takeUnretainedValue()
+        return object
     }
 
     func free<T: AnyObject>(_ p: UnsafeMutableRawPointer?, as: T.Type, _ what: String) throws {
         guard let p else { return }
-        let kind = mutex.locked { () -> ObjectIdentifier? in
-            let k = live[p]
-            if k == ObjectIdentifier(T.self) { live[p] = nil }
-            return k
+        let removed: AnyObject? = mutex.locked {
+            guard live[p] is T else { return nil }
+            return live.removeValue(forKey: p)
         }
-        guard kind == ObjectIdentifier(T.self) else {
-            throw ABIError(status: RG_ERR_INVALID_HANDLE, message: "\(what) is not a live \(T.self) handle (double free?)")
+        guard removed != nil else {
+            throw ABIError(status: RG_ERR_INVALID_HANDLE, message: "\(what) is not a live \(what) handle (double free?)")
         }
-        Unmanaged<T>.fromOpaque(p).release()
     }
 }

@@ -1,0 +1,85 @@
+# Regula — build, run, test, bench, install.  `make run` and `make test` are all the set-up there is.
+
+SWIFT   ?= swift
+PYTHON  ?= python3
+CC      ?= cc
+PREFIX  ?= /usr/local
+RELEASE := .build/release
+LIB     := $(RELEASE)/libregula.so
+CLI     := $(RELEASE)/regula
+SCAD    := examples/plugins/scad/libregula_scad.so
+CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
+LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
+APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
+
+.PHONY: all deps build run test test-swift test-c test-python plugins docs check-docs bench install clean
+
+all: build
+
+# System packages: installed with apt-get when running as root, otherwise the command is printed.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	@$(PYTHON) -c "import numpy, pytest" 2>/dev/null || $(PYTHON) -m pip install -q numpy pytest
+
+build: deps
+	$(SWIFT) build -c release --product regula
+	$(SWIFT) build -c release --product regula-cli
+	cp $(RELEASE)/regula-cli $(CLI)
+
+plugins: $(SCAD)
+
+$(SCAD): examples/plugins/scad/scad.c include/regula.h include/regula_plugin.h
+	$(CC) $(CFLAGS_STRICT) -O2 -fPIC -shared $< -o $@ -lm
+
+# The main job on the embedded default.
+run: build
+	$(CLI) demo lasso
+
+test: build plugins test-swift test-c check-docs test-python
+
+test-swift:
+	$(SWIFT) test
+
+test-c: build plugins
+	@mkdir -p .build/ctests
+	@printf '#include "regula.h"\nint main(void) { return rg_abi_version() == REGULA_ABI_VERSION ? 0 : 1; }\n' > .build/ctests/header_only.c
+	$(CC) $(CFLAGS_STRICT) -pedantic .build/ctests/header_only.c $(LDFLAGS_REGULA) -o .build/ctests/header_only
+	@printf '#include "regula.h"\n#include "regula_plugin.h"\nint main() { return 0; }\n' > .build/ctests/header_cxx.cpp
+	c++ -std=c++11 -Wall -Werror -Iinclude -fsyntax-only .build/ctests/header_cxx.cpp
+	.build/ctests/header_only
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/abi_test.c $(LDFLAGS_REGULA) -o .build/ctests/abi_test
+	.build/ctests/abi_test $(SCAD)
+	$(CC) $(CFLAGS_STRICT) examples/c/penalty_demo.c $(LDFLAGS_REGULA) -o .build/ctests/penalty_demo
+	.build/ctests/penalty_demo
+
+test-python: build plugins
+	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) \
+	  $(PYTHON) -m pytest -q bindings/python/tests
+
+# docs/catalogue.md is generated from the registry; check-docs fails when it is stale.
+docs: build
+	$(CLI) describe --all --markdown > docs/catalogue.md
+
+check-docs: build
+	@$(CLI) describe --all --markdown | diff -u docs/catalogue.md - > /dev/null \
+	  || { echo "docs/catalogue.md is stale: run 'make docs'"; $(CLI) describe --all --markdown | diff -u docs/catalogue.md - | head -20; exit 1; }
+
+bench: build
+	$(CLI) check --all > /dev/null
+	@echo "benchmarks: see docs/performance.md (issue 6)"
+
+install: build
+	install -d $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/bin $(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB) $(PREFIX)/lib/libregula.so
+	install -m 644 include/regula.h include/regula_plugin.h $(PREFIX)/include/
+	install -m 755 $(CLI) $(PREFIX)/bin/regula
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell $(CLI) version | cut -d" " -f2)|g' regula.pc.in > $(PREFIX)/lib/pkgconfig/regula.pc
+	cp $(LIB) bindings/python/regula/libregula.so
+
+clean:
+	rm -rf .build $(SCAD) bindings/python/regula/libregula.so

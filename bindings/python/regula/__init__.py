@@ -1,0 +1,413 @@
+"""Regula: the regularization literature as one verified library (Python binding).
+
+A thin ctypes layer over libregula.so (include/regula.h):
+
+    import regula, numpy as np
+    p = regula.penalty("l1", strength=1e-3)
+    v, g = p.value_and_grad(np.ones((4, 3)))
+    x = p.prox(np.ones((4, 3)), step=0.1)
+    l = regula.loss("softmax_cross_entropy", label_smoothing=0.1)
+    v, g = l.value_and_grad(logits, labels)
+    y = regula.output_map("sparsemax")(logits)
+
+Every error raises ``regula.RegulaError`` (a ValueError) with the library's message.
+"""
+import ctypes
+import json
+import threading
+from ctypes import byref, c_char_p, c_double, c_int64, c_void_p
+
+import numpy as np
+
+from . import _lib
+
+__all__ = ["RegulaError", "components", "describe", "penalty", "loss", "output_map",
+           "load_plugin", "register_penalty", "library_path", "Penalty", "Loss", "OutputMap"]
+
+__version__ = "0.1.0"
+
+_L, library_path = _lib.load()
+
+
+class RegulaError(ValueError):
+    """An error reported by Regula; ``status`` is the C status code."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+# Exceptions raised inside Python callbacks, re-raised (chained) by the call that ran them.
+_callback_error = threading.local()
+
+
+def _check(status):
+    if status != _lib.RG_OK:
+        message = (_L.rg_last_error() or b"").decode("utf-8", "replace")
+        cause = getattr(_callback_error, "exc", None)
+        _callback_error.exc = None
+        if status == _lib.RG_ERR_CALLBACK and cause is not None:
+            raise RegulaError(message, status) from cause
+        raise RegulaError(message, status)
+
+
+# ----------------------------------------------------------------------------------------------
+# Arrays: NumPy (or anything numpy.asarray / from_dlpack accepts) -> rg_array views, no copy when
+# the input is already native-endian, aligned and C-contiguous.
+
+_FLOAT_CODES = {np.dtype(np.float32): _lib.RG_FLOAT32, np.dtype(np.float64): _lib.RG_FLOAT64}
+_ALL_CODES = {**_FLOAT_CODES, np.dtype(np.int32): _lib.RG_INT32, np.dtype(np.int64): _lib.RG_INT64}
+
+
+def _asarray(x):
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except (TypeError, RuntimeError, ValueError):
+        if hasattr(x, "__dlpack__"):
+            return np.from_dlpack(x)
+        raise
+
+
+def _prepare(x, what, allow_int=False):
+    a = _asarray(x)
+    dt = a.dtype
+    if dt.byteorder not in ("=", "|"):
+        dt = dt.newbyteorder("=")
+    codes = _ALL_CODES if allow_int else _FLOAT_CODES
+    if np.dtype(dt) not in codes:
+        if allow_int and a.dtype.kind in "iu":
+            a = a.astype(np.int64)
+            dt = a.dtype
+        else:
+            allowed = "float32, float64, int32 or int64" if allow_int else "float32 or float64"
+            raise RegulaError(f"{what}: dtype {a.dtype} is not supported ({allowed})")
+    if not (a.flags.c_contiguous and a.flags.aligned and a.dtype == dt):
+        a = np.ascontiguousarray(a, dtype=dt)  # one copy: big-endian, misaligned or strided
+    return a
+
+
+class _View:
+    """An rg_array over a NumPy array; keeps the shape buffer alive."""
+    __slots__ = ("array", "struct", "_shape")
+
+    def __init__(self, a):
+        self.array = a
+        self._shape = (c_int64 * max(a.ndim, 1))(*a.shape)
+        self.struct = _lib.rg_array(a.ctypes.data, _ALL_CODES[a.dtype], a.ndim,
+                                    ctypes.cast(self._shape, ctypes.POINTER(c_int64)), None)
+
+
+def _view(x, what, allow_int=False):
+    return _View(_prepare(x, what, allow_int))
+
+
+def _named(arrays, what):
+    """dict name -> array as an rg_named_array[] (and the views that keep it alive)."""
+    if not arrays:
+        return None, 0, ()
+    views = [(k.encode(), _view(v, f"{what} '{k}'", allow_int=True)) for k, v in arrays.items()]
+    items = (_lib.rg_named_array * len(views))()
+    for i, (name, v) in enumerate(views):
+        items[i].name = name
+        items[i].array = v.struct
+    return items, len(views), views
+
+
+def _output(out, shape, dtype, what):
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype \
+            or not out.flags.c_contiguous or not out.flags.writeable:
+        raise RegulaError(f"{what}: out= must be a writeable C-contiguous {dtype} array of shape {tuple(shape)}")
+    return out
+
+
+def _format_param(name, v):
+    if isinstance(v, (bool, np.bool_)):
+        return f"{name}={'true' if v else 'false'}"
+    if isinstance(v, (int, np.integer)):
+        return f"{name}={int(v)}"
+    if isinstance(v, (float, np.floating)):
+        return f"{name}={float(v)!r}"
+    if isinstance(v, str):
+        if "," in v or "=" in v:
+            raise RegulaError(f"parameter {name}: value {v!r} may not contain ',' or '='")
+        return f"{name}={v}"
+    raise RegulaError(f"parameter {name}: unsupported value type {type(v).__name__}")
+
+
+def _split_params(params):
+    """Scalars become the parameter string; arrays become fixed data."""
+    text, data = [], {}
+    for k, v in params.items():
+        if isinstance(v, (np.ndarray, list, tuple)) or hasattr(v, "__array__") or hasattr(v, "__dlpack__"):
+            data[k] = v
+        else:
+            text.append(_format_param(k, v))
+    return ",".join(text).encode(), data
+
+
+# ----------------------------------------------------------------------------------------------
+# Registry
+
+def components(kind=None):
+    """Sorted ids of the registered components, optionally of one kind
+    ("penalty", "loss", "map", "activation")."""
+    n = c_int64()
+    _check(_L.rg_component_count(byref(n)))
+    ids = []
+    for i in range(n.value):
+        p = c_char_p()
+        _check(_L.rg_component_id(i, byref(p)))
+        ids.append(p.value.decode())
+    if kind is None:
+        return ids
+    return [i for i in ids if describe(i)["kind"] == kind]
+
+
+def describe(component_id):
+    """A dict: id, kind, summary, params [{name,type,default,min,max}], inputs, reference,
+    formula, confidence, notes, has_prox, has_vjp."""
+    out = c_char_p()
+    _check(_L.rg_describe(component_id.encode(), byref(out)))
+    return json.loads(out.value.decode())
+
+
+class _Handle:
+    _new = _free = None
+    kind = ""
+
+    def __init__(self, component_id, **params):
+        text, data = _split_params(params)
+        items, n, keep = _named(data, "data")
+        h = c_void_p()
+        _check(self._new_with(component_id.encode(), text, items, n, byref(h)))
+        self._h = h
+        self.id = component_id
+        self.params = dict(params)
+
+    def __del__(self):
+        h = getattr(self, "_h", None)
+        if h is not None and h.value:
+            type(self)._free(h)
+            self._h = None
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if not isinstance(v, np.ndarray))
+        return f"regula.{self.kind}({self.id!r}{', ' if args else ''}{args})"
+
+
+class Penalty(_Handle):
+    """A configured penalty: value, exact gradient and (when it has one) prox."""
+    kind = "penalty"
+    _new_with = staticmethod(_L.rg_penalty_new_with)
+    _free = staticmethod(_L.rg_penalty_free)
+
+    def value(self, w, **inputs):
+        v = _view(w, "w")
+        items, n, keep = _named(inputs, "input")
+        value = c_double()
+        _check(_L.rg_penalty_eval(self._h, byref(v.struct), items, n, byref(value), None))
+        return value.value
+
+    def value_and_grad(self, w, out=None, **inputs):
+        """(strength·R(w), strength·∇R(w)); the gradient goes into `out` when given."""
+        v = _view(w, "w")
+        g = _output(out, v.array.shape, v.array.dtype, "gradient")
+        gv = _View(g)
+        items, n, keep = _named(inputs, "input")
+        value = c_double()
+        _check(_L.rg_penalty_eval(self._h, byref(v.struct), items, n, byref(value), byref(gv.struct)))
+        return value.value, g
+
+    def prox(self, w, step, out=None, **inputs):
+        """prox_{t R}(w) with t = step·strength, as a new array (or into `out`)."""
+        v = _view(w, "w")
+        o = _output(out, v.array.shape, v.array.dtype, "prox")
+        ov = _View(o)
+        items, n, keep = _named(inputs, "input")
+        _check(_L.rg_penalty_prox(self._h, byref(v.struct), float(step), items, n, byref(ov.struct)))
+        return o
+
+
+class Loss(_Handle):
+    """A configured loss on logits (batch, classes) and labels or targets."""
+    kind = "loss"
+    _new_with = staticmethod(_L.rg_loss_new_with)
+    _free = staticmethod(_L.rg_loss_free)
+
+    def _eval(self, logits, labels, out, want_grad, inputs):
+        z = _view(logits, "logits")
+        t = None if labels is None else _view(labels, "labels", allow_int=True)
+        rows = z.array.size // z.array.shape[-1] if z.array.ndim and z.array.shape[-1] else 0
+        per = np.empty((rows,), dtype=z.array.dtype)
+        pv = _View(per)
+        g = _output(out, z.array.shape, z.array.dtype, "gradient") if want_grad else None
+        gv = _View(g) if want_grad else None
+        items, n, keep = _named(inputs, "input")
+        value = c_double()
+        _check(_L.rg_loss_eval(self._h, byref(z.struct), None if t is None else byref(t.struct),
+                               items, n, byref(value), byref(pv.struct),
+                               byref(gv.struct) if want_grad else None))
+        result = per if self.params.get("reduction") == "none" else value.value
+        return result, g
+
+    def value(self, logits, labels=None, **inputs):
+        """The reduced loss (reduction="none": the per-sample array)."""
+        return self._eval(logits, labels, None, False, inputs)[0]
+
+    def value_and_grad(self, logits, labels=None, out=None, **inputs):
+        """(loss, ∂loss/∂logits); for reduction="none" the per-sample losses and the gradient
+        of their sum."""
+        return self._eval(logits, labels, out, True, inputs)
+
+    def update(self, **state):
+        """Advances a stateful loss, e.g. ``update(epoch=3)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_loss_update(self._h, text))
+
+
+class OutputMap(_Handle):
+    """A configured output map or activation, applied along the last axis."""
+    kind = "output_map"
+    _new_with = staticmethod(_L.rg_map_new_with)
+    _free = staticmethod(_L.rg_map_free)
+
+    def __call__(self, x, out=None, **inputs):
+        v = _view(x, "x")
+        o = _output(out, v.array.shape, v.array.dtype, "output")
+        ov = _View(o)
+        items, n, keep = _named(inputs, "input")
+        _check(_L.rg_map_forward(self._h, byref(v.struct), items, n, byref(ov.struct)))
+        return o
+
+    forward = __call__
+
+    def vjp(self, x, cotangent, out=None, **inputs):
+        """J(x)ᵀ · cotangent."""
+        v = _view(x, "x")
+        c = _view(cotangent, "cotangent")
+        o = _output(out, v.array.shape, v.array.dtype, "vjp")
+        ov = _View(o)
+        items, n, keep = _named(inputs, "input")
+        _check(_L.rg_map_vjp(self._h, byref(v.struct), byref(c.struct), items, n, byref(ov.struct)))
+        return o
+
+
+def penalty(component_id, **params):
+    """A penalty by id; scalar keywords are parameters, array keywords fixed data."""
+    return Penalty(component_id, **params)
+
+
+def loss(component_id, **params):
+    return Loss(component_id, **params)
+
+
+def output_map(component_id, **params):
+    return OutputMap(component_id, **params)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plugins and Python-defined components
+
+def load_plugin(path):
+    """Loads a plugin shared library and registers its components."""
+    _check(_L.rg_plugin_load(str(path).encode()))
+
+
+_keepalive = []  # descriptors and callbacks registered from Python live for the process
+
+
+def _numpy_view(arr_ptr):
+    a = arr_ptr.contents
+    shape = tuple(a.shape[i] for i in range(a.ndim))
+    n = int(np.prod(shape)) if shape else 1
+    buf = (ctypes.c_double * max(n, 1)).from_address(a.data) if n else None
+    flat = np.frombuffer(buf, dtype=np.float64, count=n) if n else np.empty(0)
+    return flat.reshape(shape)
+
+
+def register_penalty(component_id, value_and_grad, prox=None, params=None, summary="",
+                     reference="", formula=""):
+    """Registers a penalty written in Python.
+
+    ``value_and_grad(w, **params) -> (float, ndarray)`` computes the unscaled R(w) and its
+    gradient (Regula applies ``strength``); ``prox(v, t, **params) -> ndarray`` is optional.
+    ``params`` maps names to defaults (floats), or to ``(default, min, max)``.
+    Exceptions raised inside the functions surface as RegulaError (chained), never a crash.
+    """
+    params = dict(params or {})
+    names = list(params)
+    specs = (_lib.rg_param_spec * max(len(names), 1))()
+    for i, name in enumerate(names):
+        spec = params[name]
+        default, lo, hi = (spec if isinstance(spec, tuple) else (spec, -np.inf, np.inf))
+        specs[i] = _lib.rg_param_spec(name.encode(), _lib.RG_PARAM_REAL, float(default), float(lo),
+                                      float(hi), None)
+    states = {}
+    error_text = ctypes.create_string_buffer(1024)
+
+    def fail(exc):
+        _callback_error.exc = exc
+        msg = f"{type(exc).__name__}: {exc}".encode()[:1023]
+        ctypes.memmove(error_text, msg + b"\0", len(msg) + 1)
+        return 1
+
+    @_lib.CREATE_FN
+    def create(user, values, n, state):
+        key = len(states) + 1
+        while key in states:
+            key += 1
+        states[key] = {names[i]: values[i] for i in range(n)}
+        state[0] = key
+        return 0
+
+    @_lib.DESTROY_FN
+    def destroy(state):
+        states.pop(state, None)
+
+    @_lib.EVAL_FN
+    def eval_fn(state, x, target, value, out):
+        try:
+            w = _numpy_view(x)
+            v, g = value_and_grad(w.copy(), **states.get(state, {}))
+            g = np.asarray(g, dtype=np.float64)
+            if g.shape != w.shape:
+                raise ValueError(f"gradient has shape {g.shape}, expected {w.shape}")
+            value[0] = float(v)
+            _numpy_view(out)[...] = g
+            return 0
+        except BaseException as exc:  # never let an exception cross into C
+            return fail(exc)
+
+    @_lib.PROX_FN
+    def prox_fn(state, v, t, out):
+        try:
+            a = _numpy_view(v)
+            r = np.asarray(prox(a.copy(), t, **states.get(state, {})), dtype=np.float64)
+            if r.shape != a.shape:
+                raise ValueError(f"prox returned shape {r.shape}, expected {a.shape}")
+            _numpy_view(out)[...] = r
+            return 0
+        except BaseException as exc:
+            return fail(exc)
+
+    @_lib.ERROR_FN
+    def error_message(state):
+        return ctypes.addressof(error_text)
+
+    table = (_lib.rg_component_table * 1)()
+    table[0] = _lib.rg_component_table(
+        ctypes.sizeof(_lib.rg_component_table), _lib.RG_KIND_PENALTY, component_id.encode(),
+        (summary or f"Python penalty {component_id}").encode(), reference.encode(), formula.encode(),
+        ctypes.cast(specs, ctypes.POINTER(_lib.rg_param_spec)), len(names), None,
+        create, destroy, eval_fn, prox_fn if prox is not None else _lib.PROX_FN(), _lib.VJP_FN(),
+        error_message)
+    desc = _lib.rg_plugin_descriptor(ctypes.sizeof(_lib.rg_plugin_descriptor),
+                                     _lib.RG_PLUGIN_ABI_VERSION, b"python", __version__.encode(),
+                                     ctypes.cast(table, ctypes.POINTER(_lib.rg_component_table)), 1)
+    _keepalive.append((specs, create, destroy, eval_fn, prox_fn, error_message, error_text, table,
+                       desc, states, value_and_grad, prox))
+    _check(_L.rg_plugin_register(byref(desc)))

@@ -1,0 +1,111 @@
+"""ctypes declarations of include/regula.h and include/regula_plugin.h (declarations only)."""
+import ctypes
+import os
+import pathlib
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int32, c_int64,
+                    c_uint32, c_void_p)
+
+# dtypes, status codes and kinds (values of the header; append-only)
+RG_FLOAT32, RG_FLOAT64, RG_INT32, RG_INT64 = 0, 1, 2, 3
+RG_OK = 0
+RG_ERR_CALLBACK = 11
+RG_KIND_PENALTY, RG_KIND_LOSS, RG_KIND_MAP = 0, 1, 2
+RG_PARAM_REAL, RG_PARAM_INT, RG_PARAM_BOOL = 0, 1, 2
+RG_PLUGIN_ABI_VERSION = 1
+
+
+class rg_array(Structure):
+    _fields_ = [("data", c_void_p), ("dtype", c_int32), ("ndim", c_int32),
+                ("shape", POINTER(c_int64)), ("strides", POINTER(c_int64))]
+
+
+class rg_named_array(Structure):
+    _fields_ = [("name", c_char_p), ("array", rg_array)]
+
+
+class rg_param_spec(Structure):
+    _fields_ = [("name", c_char_p), ("type", c_int32), ("default_value", c_double),
+                ("min_value", c_double), ("max_value", c_double), ("doc", c_char_p)]
+
+
+CREATE_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(c_double), c_int32, POINTER(c_void_p))
+DESTROY_FN = CFUNCTYPE(None, c_void_p)
+EVAL_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(rg_array), POINTER(rg_array), POINTER(c_double),
+                    POINTER(rg_array))
+PROX_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(rg_array), c_double, POINTER(rg_array))
+VJP_FN = CFUNCTYPE(c_int32, c_void_p, POINTER(rg_array), POINTER(rg_array), POINTER(rg_array))
+ERROR_FN = CFUNCTYPE(c_void_p, c_void_p)
+
+
+class rg_component_table(Structure):
+    _fields_ = [("struct_size", c_uint32), ("kind", c_int32), ("id", c_char_p),
+                ("summary", c_char_p), ("reference", c_char_p), ("formula", c_char_p),
+                ("params", POINTER(rg_param_spec)), ("n_params", c_int32),
+                ("user_data", c_void_p), ("create", CREATE_FN), ("destroy", DESTROY_FN),
+                ("eval", EVAL_FN), ("prox", PROX_FN), ("vjp", VJP_FN),
+                ("error_message", ERROR_FN)]
+
+
+class rg_plugin_descriptor(Structure):
+    _fields_ = [("struct_size", c_uint32), ("abi_version", c_int32), ("name", c_char_p),
+                ("version", c_char_p), ("components", POINTER(rg_component_table)),
+                ("n_components", c_int32)]
+
+
+_ARR = POINTER(rg_array)
+_NAMED = POINTER(rg_named_array)
+_HANDLE_OUT = POINTER(c_void_p)
+
+# name: (restype, argtypes). Exactly the exported symbol set (checked by a test against nm).
+SIGNATURES = {
+    "rg_version": (c_char_p, []),
+    "rg_abi_version": (c_int32, []),
+    "rg_last_error": (c_char_p, []),
+    "rg_component_count": (c_int32, [POINTER(c_int64)]),
+    "rg_component_id": (c_int32, [c_int64, POINTER(c_char_p)]),
+    "rg_describe": (c_int32, [c_char_p, POINTER(c_char_p)]),
+    "rg_penalty_new": (c_int32, [c_char_p, c_char_p, _HANDLE_OUT]),
+    "rg_penalty_new_with": (c_int32, [c_char_p, c_char_p, _NAMED, c_int64, _HANDLE_OUT]),
+    "rg_penalty_eval": (c_int32, [c_void_p, _ARR, _NAMED, c_int64, POINTER(c_double), _ARR]),
+    "rg_penalty_prox": (c_int32, [c_void_p, _ARR, c_double, _NAMED, c_int64, _ARR]),
+    "rg_penalty_free": (c_int32, [c_void_p]),
+    "rg_loss_new": (c_int32, [c_char_p, c_char_p, _HANDLE_OUT]),
+    "rg_loss_new_with": (c_int32, [c_char_p, c_char_p, _NAMED, c_int64, _HANDLE_OUT]),
+    "rg_loss_eval": (c_int32, [c_void_p, _ARR, _ARR, _NAMED, c_int64, POINTER(c_double), _ARR, _ARR]),
+    "rg_loss_update": (c_int32, [c_void_p, c_char_p]),
+    "rg_loss_free": (c_int32, [c_void_p]),
+    "rg_map_new": (c_int32, [c_char_p, c_char_p, _HANDLE_OUT]),
+    "rg_map_new_with": (c_int32, [c_char_p, c_char_p, _NAMED, c_int64, _HANDLE_OUT]),
+    "rg_map_forward": (c_int32, [c_void_p, _ARR, _NAMED, c_int64, _ARR]),
+    "rg_map_vjp": (c_int32, [c_void_p, _ARR, _ARR, _NAMED, c_int64, _ARR]),
+    "rg_map_free": (c_int32, [c_void_p]),
+    "rg_plugin_load": (c_int32, [c_char_p]),
+    "rg_plugin_register": (c_int32, [POINTER(rg_plugin_descriptor)]),
+}
+
+
+def _candidates():
+    env = os.environ.get("REGULA_LIBRARY")
+    if env:
+        yield pathlib.Path(env)
+        return
+    here = pathlib.Path(__file__).resolve().parent
+    yield here / "libregula.so"
+    root = here.parent.parent.parent
+    for config in ("release", "debug"):
+        yield root / ".build" / config / "libregula.so"
+    yield root / "build" / "lib" / "libregula.so"
+
+
+def load():
+    tried = []
+    for path in _candidates():
+        tried.append(str(path))
+        if path.is_file():
+            lib = ctypes.CDLL(str(path))
+            for name, (res, args) in SIGNATURES.items():
+                fn = getattr(lib, name)
+                fn.restype, fn.argtypes = res, args
+            return lib, str(path)
+    raise OSError("libregula.so not found (set REGULA_LIBRARY or run `make build`); tried: "
+                  + ", ".join(tried))
