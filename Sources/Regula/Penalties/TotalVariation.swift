@@ -209,22 +209,27 @@ public struct WeightedTotalVariation: Penalty {
 /// ```
 /// R(u) = Σ_p w_p ‖(∇u)_p‖₂  (w = 1 without the `weights` input)
 /// prox_{tR}(f) = argmin_u ½‖u − f‖² + t R(u) = f − t·div p*, where p* solves the dual:
-///   repeat  g = ∇(div p − f/t);  p ← (p + τ g)/(1 + τ|g|)         (Chambolle 2004, unweighted)
-///                                p ← Proj_{|p_p| ≤ w_p}(p + τ g)    (weighted: projected step)
+///   repeat  g = ∇(div p − f/t);  p ← Proj_{|p_p| ≤ w_p}(p + τ g)     (scheme "projected", default)
+///                                p ← (p + τ g)/(1 + τ|g|)           (scheme "semi_implicit", 2004)
 ///   until max|p_new − p| < tol or max_iter iterations
 /// ```
 /// - Parameters: `tau` τ ∈ (0, 0.25] (0.125 = 1/8, the step of Chambolle's convergence proof);
-///   `max_iter` ≥ 1 (2000); `tol` ≥ 0 (1e-8, on the dual change); input `weights` (optional, ≥ 0).
+///   `max_iter` ≥ 1 (2000); `tol` ≥ 0 (1e-8, on the dual change); `scheme` projected |
+///   semi_implicit; input `weights` (optional, ≥ 0; weighted TV always uses the projected step).
 ///   Input rank 2 = one image, rank ≥ 3 = a batch over the last two axes, rank 1 = a 1×L image.
 /// - Reference: Chambolle, "An algorithm for total variation minimization and applications",
-///   JMIV 2004. Catalogue: penalties_matrix §13c.
-/// - Note: the catalogue's 1e-6 stopping tolerance leaves the primal error near 1e-5 on its worked
-///   example; the default 1e-8 reaches 1e-7 there, at a few hundred iterations per small image.
+///   JMIV 2004 (semi-implicit step); Chambolle, "Total variation minimization and a class of
+///   binary MRF models", EMMCVPR 2005 (projected step). Catalogue: penalties_matrix §13c.
+/// - Note: both schemes share the fixed point. The projected step is the default because it
+///   converged far faster in our tests (6×7 image, t = 0.4, 2000 iterations: error 7e-10 against
+///   a FISTA dual solver, 8e-5 for the semi-implicit step). The catalogue's 1e-6 stopping
+///   tolerance leaves ~1e-5 primal error on its worked example; the default tol is 1e-8.
 public struct ProxTVChambolle: ProximalPenalty {
     public static let id = "prox_tv_chambolle"
-    public let tau: Double, maxIter: Int, tol: Double
-    public init(tau: Double = 0.125, maxIter: Int = 2000, tol: Double = 1e-8) {
-        self.tau = tau; self.maxIter = maxIter; self.tol = tol
+    public enum Scheme: String, Sendable { case projected, semi_implicit }
+    public let tau: Double, maxIter: Int, tol: Double, scheme: Scheme
+    public init(tau: Double = 0.125, maxIter: Int = 2000, tol: Double = 1e-8, scheme: Scheme = .projected) {
+        self.tau = tau; self.maxIter = maxIter; self.tol = tol; self.scheme = scheme
     }
 
     public func valueAndGradient(_ u: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
@@ -274,11 +279,12 @@ public struct ProxTVChambolle: ProximalPenalty {
                         let q = i * w + j
                         let (g1, g2) = forwardDifferences(vb.baseAddress!, q, i, j, h, w)
                         var n1: Double, n2: Double
-                        if let weights {
+                        if weights != nil || scheme == .projected {
                             // Projected gradient step onto |p_q| ≤ w_q (w_q = 0 pins p_q to 0).
+                            let bound = weights?[q] ?? 1
                             n1 = p1[q] + tau * g1; n2 = p2[q] + tau * g2
                             let r = (n1 * n1 + n2 * n2).squareRoot()
-                            if r > weights[q] { let s = weights[q] / r; n1 *= s; n2 *= s }
+                            if r > bound { let s = bound / r; n1 *= s; n2 *= s }
                         } else {
                             // Chambolle's semi-implicit step keeps |p| ≤ 1 without a projection.
                             let den = 1 + tau * (g1 * g1 + g2 * g2).squareRoot()
@@ -450,11 +456,12 @@ extension Registry {
                  summary: "2-D isotropic TV (optionally weighted) with Chambolle's projection algorithm as its prox",
                  formula: "R = Σ_p w_p‖(∇u)_p‖; prox: p ← (p + τ∇(div p − f/t))/(1 + τ|·|), u = f − t div p",
                  reference: "An algorithm for total variation minimization and applications (Chambolle 2004)",
-                 notes: "Rank 2 = one image, rank ≥ 3 = batch over the last two axes, rank 1 = 1×L image. Defaults τ = 1/8, max_iter = 2000, tol = 1e-8 on max|Δp| (the catalogue's 1e-6 leaves ~1e-5 primal error on its example). Weighted: projected dual step onto |p_p| ≤ w_p.",
+                 notes: "Rank 2 = one image, rank ≥ 3 = batch over the last two axes, rank 1 = 1×L image. Defaults τ = 1/8, max_iter = 2000, tol = 1e-8 on max|Δp| (the catalogue's 1e-6 leaves ~1e-5 primal error on its example). Default scheme = projected dual step onto |p_p| ≤ w_p (Chambolle 2005; same fixed point, much faster than the 2004 semi-implicit step in our tests: 7e-10 vs 8e-5 error after 2000 iterations); scheme=semi_implicit is Chambolle 2004 exactly (unweighted only).",
                  strength: 1e-4,
                  params: [.real("tau", 0.125, min: 0, max: 0.25, minOpen: true, "dual step τ"),
                           .int("max_iter", 2000, min: 1, "maximum dual iterations"),
-                          .real("tol", 1e-8, min: 0, "stop when max|p_new − p| < tol")],
+                          .real("tol", 1e-8, min: 0, "stop when max|p_new − p| < tol"),
+                          .choice("scheme", ["projected", "semi_implicit"], "dual step: projection (2005) or Chambolle 2004's semi-implicit step")],
                  inputs: [InputSpec("weights", required: false, "per-pixel weights ≥ 0: shape of u, or one H×W image")],
                  prox: true,
                  check: CheckSpec(shapes: [[4, 5], [7], [2, 3, 3]]),
@@ -463,7 +470,8 @@ extension Registry {
                     WorkedExample("prox λ = 0.5", x: tvImage, shape: [3, 3],
                                   prox: (0.5, [0.471405, 0.471405, 0.930964, 0.471405, 0.930964, 0.930964, 0.930964, 0.930964, 0.930964])),
                  ]) {
-            ProxTVChambolle(tau: try $0.real("tau"), maxIter: try $0.int("max_iter"), tol: try $0.real("tol"))
+            ProxTVChambolle(tau: try $0.real("tau"), maxIter: try $0.int("max_iter"), tol: try $0.real("tol"),
+                            scheme: try $0.choice("scheme"))
         },
         .penalty("prox_tv1d_condat", family: "total_variation",
                  summary: "1-D TV Σ|x_{k+1} − x_k| along the last axis with Condat's exact direct prox",
