@@ -159,22 +159,16 @@ public struct ClassSumOfNorms: ProximalPenalty {
 // MARK: Registration
 
 extension Registry {
-    /// Rows with labels in 0..<3 (the first axis is the labelled one) for the checks.
-    @Sendable static func labelledRowsSample(_ rng: inout RNG, _ shape: [Int]) -> Sample {
-        let x = NDArray<Double>(shape: shape)
-        for i in 0..<x.count { x[i] = rng.normal() }
-        let rows = shape.count >= 2 ? shape[0] : 1
-        let y = (0..<rows).map { _ in rng.below(3) }
-        return Sample(x: x, inputs: ["labels": .index(shape: [rows], values: y)])
-    }
-
-    /// Features along the last axis with labels in 0..<3 for the checks.
-    @Sendable static func labelledFeaturesSample(_ rng: inout RNG, _ shape: [Int]) -> Sample {
-        let x = NDArray<Double>(shape: shape)
-        for i in 0..<x.count { x[i] = rng.normal() }
-        let rows = x.tensor.lastAxis.rows
-        let y = (0..<rows).map { _ in rng.below(3) }
-        return Sample(x: x, inputs: ["labels": .index(shape: [rows], values: y)])
+    /// Standard-normal x with labels in 0..<3, one per row of the matrix view (first axis) or per
+    /// row along the last axis, for the checks.
+    static func labelledSample(perMatrixRow: Bool) -> @Sendable (inout RNG, [Int]) -> Sample {
+        { rng, shape in
+            let x = NDArray<Double>(shape: shape)
+            for i in 0..<x.count { x[i] = rng.normal() }
+            let rows = perMatrixRow ? x.tensor.matrix.rows : x.tensor.lastAxis.rows
+            let y = (0..<rows).map { _ in rng.below(3) }
+            return Sample(x: x, inputs: ["labels": .index(shape: [rows], values: y)])
+        }
     }
 
     static let collapse: [Entry] = [
@@ -189,7 +183,7 @@ extension Registry {
                           .real("beta", 0.1, min: 0, "weight β of the between-class (ETF) term"),
                           .int("num_classes", 0, min: 0, "K for the ETF target (0 = classes present in the batch)")],
                  inputs: [InputSpec("labels", "class label per row (B,), ≥ 0")],
-                 check: CheckSpec(shapes: [[6, 4], [5, 3], [2, 3, 2]], sample: labelledFeaturesSample),
+                 check: CheckSpec(shapes: [[6, 4], [5, 3], [2, 3, 2]], sample: labelledSample(perMatrixRow: false)),
                  examples: [
                     WorkedExample("R_w (α=1, β=0)", params: "alpha=1,beta=0", x: [1, 0, 0.8, 0.2, 0, 1, -1, 0.1], shape: [4, 2],
                                   inputs: ["labels": .index(shape: [4], values: [0, 0, 1, 2])], value: 0.01),
@@ -207,7 +201,7 @@ extension Registry {
                  confidence: "low",
                  notes: "Only the abstract was readable. Pinned to the catalogue's group lasso over (source class, target column) blocks (convex, closed-form prox, as the abstract requires); the convex-clustering reading was not adopted. Labels = class of each source row (row of T). Polytope constraints are the OT solver's. Strength default 0.1 (catalogue).",
                  strength: 0.1, inputs: [InputSpec("labels", "class of each source sample (row of T), ≥ 0")], prox: true,
-                 check: CheckSpec(shapes: [[4, 5], [6, 2], [3, 2, 2]], sample: labelledRowsSample),
+                 check: CheckSpec(shapes: [[4, 5], [6, 2], [3, 2, 2]], sample: labelledSample(perMatrixRow: true)),
                  examples: [
                     WorkedExample("Ω and prox t = 0.15", x: [0.2, 0, 0.1, 0.1, 0, 0.3, 0.1, 0.2], shape: [4, 2],
                                   inputs: ["labels": .index(shape: [4], values: [0, 0, 1, 1])], value: 0.784162,

@@ -15,6 +15,16 @@ func sampleLabels(_ inputs: Inputs, rows: Int) throws -> [Int] {
     return y
 }
 
+/// Reads a real input whose values must be finite and ≥ 0 (weights, affinities, duals).
+func nonNegativeInput(_ inputs: Inputs, _ name: String) throws -> (shape: [Int], values: [Double]) {
+    let (shape, v) = try inputs.real(name)
+    for (i, x) in v.enumerated() {
+        guard x.isFinite else { throw RegulaError.nonFinite(what: "'\(name)'", index: i) }
+        guard x >= 0 else { throw RegulaError.invalidArgument("'\(name)' must be ≥ 0 (index \(i) is \(x))") }
+    }
+    return (shape, v)
+}
+
 // MARK: least_volume
 
 /// Least Volume: the geometric mean of the latent coordinates' standard deviations (offset by η),

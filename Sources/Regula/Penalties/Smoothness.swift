@@ -92,13 +92,9 @@ struct Affinity {
     static func read(_ inputs: Inputs, batch: Int, t: Double, clamp: Double?, id: String) throws -> [Double] {
         switch (inputs.has("affinity"), inputs.has("x")) {
         case (true, false):
-            let (shape, w) = try inputs.real("affinity")
+            let (shape, w) = try nonNegativeInput(inputs, "affinity")
             guard shape == [batch, batch] else {
                 throw RegulaError.shape("'affinity' has shape \(shape), expected [\(batch), \(batch)]")
-            }
-            for (i, v) in w.enumerated() {
-                guard v.isFinite else { throw RegulaError.nonFinite(what: "'affinity'", index: i) }
-                guard v >= 0 else { throw RegulaError.invalidArgument("'affinity' must be ≥ 0 (index \(i) is \(v))") }
             }
             return w
         case (false, true):
@@ -232,12 +228,8 @@ public struct WeightedLaplacianSmoothness: Penalty {
 
     public func valueAndGradient(_ f: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
         let (b, c) = batchRows(f.shape)
-        let (ls, lambda) = try inputs.real("lambdas")
+        let (ls, lambda) = try nonNegativeInput(inputs, "lambdas")
         guard lambda.count == b else { throw RegulaError.shape("'lambdas' has shape \(ls), expected [\(b)]") }
-        for (i, v) in lambda.enumerated() {
-            guard v.isFinite else { throw RegulaError.nonFinite(what: "'lambdas'", index: i) }
-            guard v >= 0 else { throw RegulaError.invalidArgument("'lambdas' must be ≥ 0 (index \(i) is \(v))") }
-        }
         let w = try Affinity.read(inputs, batch: b, t: t, clamp: clamp, id: Self.id)
         var q: [Double]
         switch form {

@@ -49,14 +49,10 @@ struct TVWeights {
     /// Reads a weight input: shape of u, or (H, W) of one image; finite and ≥ 0.
     static func read(_ inputs: Inputs, _ name: String, _ shape: [Int], _ layout: TVLayout) throws -> TVWeights? {
         guard inputs.has(name) else { return nil }
-        let (ws, w) = try inputs.real(name)
+        let (ws, w) = try nonNegativeInput(inputs, name)
         let count = shape.reduce(1, *)
         guard w.count == count || (w.count == layout.pixels && layout.batch > 0) else {
             throw RegulaError.shape("'\(name)' has shape \(ws); expected \(shape) or one image of \(layout.height)×\(layout.width)")
-        }
-        for (i, x) in w.enumerated() {
-            guard x.isFinite else { throw RegulaError.nonFinite(what: "'\(name)'", index: i) }
-            guard x >= 0 else { throw RegulaError.invalidArgument("'\(name)' must be ≥ 0 (index \(i) is \(x))") }
         }
         return TVWeights(values: w, perImage: w.count != count)
     }
