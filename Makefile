@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run test test-swift test-c test-python plugins docs check-docs bench install clean
+.PHONY: all deps build run test test-swift test-c test-python plugins docs check-docs bench install install-files check-sanitizers clean
 
 all: build
 
@@ -52,10 +52,30 @@ test-c: build plugins
 	@printf '#include "regula.h"\n#include "regula_plugin.h"\nint main() { return 0; }\n' > .build/ctests/header_cxx.cpp
 	c++ -std=c++11 -Wall -Werror -Iinclude -fsyntax-only .build/ctests/header_cxx.cpp
 	.build/ctests/header_only
-	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/abi_test.c $(LDFLAGS_REGULA) -o .build/ctests/abi_test
+	$(MAKE) --no-print-directory install-files PREFIX=$(abspath .build/prefix) > /dev/null
+	$(CC) -std=c99 -Wall -Wextra -Werror $$(PKG_CONFIG_PATH=.build/prefix/lib/pkgconfig pkg-config --cflags regula) \
+	  Tests/RegulaCTests/abi_test.c $$(PKG_CONFIG_PATH=.build/prefix/lib/pkgconfig pkg-config --libs regula) \
+	  -Wl,-rpath,$(abspath .build/prefix/lib) -lm -o .build/ctests/abi_test
 	.build/ctests/abi_test $(SCAD)
 	$(CC) $(CFLAGS_STRICT) examples/c/penalty_demo.c $(LDFLAGS_REGULA) -o .build/ctests/penalty_demo
 	.build/ctests/penalty_demo
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/threads_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/threads_test
+	.build/ctests/threads_test $(SCAD)
+	$(MAKE) --no-print-directory check-sanitizers
+
+# The C test programs under AddressSanitizer + UBSan, and valgrind memcheck (no definite leaks).
+SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+check-sanitizers: build plugins
+	@mkdir -p .build/ctests
+	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/abi_test.c $(LDFLAGS_REGULA) -o .build/ctests/abi_test_asan
+	.build/ctests/abi_test_asan $(SCAD)
+	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/threads_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/threads_test_asan
+	.build/ctests/threads_test_asan $(SCAD)
+	@if command -v valgrind >/dev/null; then \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/penalty_demo > /dev/null && \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/abi_test $(SCAD) && \
+	  echo "valgrind memcheck: no errors, no definite leaks"; \
+	else echo "valgrind not installed: memcheck skipped"; fi
 
 test-python: build plugins
 	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) \
@@ -69,17 +89,23 @@ check-docs: build
 	@$(CLI) describe --all --markdown | diff -u docs/catalogue.md - > /dev/null \
 	  || { echo "docs/catalogue.md is stale: run 'make docs'"; $(CLI) describe --all --markdown | diff -u docs/catalogue.md - | head -20; exit 1; }
 
+# Benchmarks side by side with NumPy and JAX (installed into a venv of its own when missing).
+BENCH_VENV := .build/bench-venv
 bench: build
-	$(CLI) check --all > /dev/null
-	@echo "benchmarks: see docs/performance.md (issue 6)"
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import jax" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q "jax[cpu]" \
+	  || echo "JAX could not be installed: benchmarks run without it"
+	REGULA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python $(BENCH_VENV)/bin/python bench/bench.py --output docs/performance.md
 
-install: build
+install: build install-files
+	cp $(LIB) bindings/python/regula/libregula.so
+
+install-files:
 	install -d $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/bin $(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIB) $(PREFIX)/lib/libregula.so
 	install -m 644 include/regula.h include/regula_plugin.h $(PREFIX)/include/
 	install -m 755 $(CLI) $(PREFIX)/bin/regula
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell $(CLI) version | cut -d" " -f2)|g' regula.pc.in > $(PREFIX)/lib/pkgconfig/regula.pc
-	cp $(LIB) bindings/python/regula/libregula.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e "s|@VERSION@|$$($(CLI) version | cut -d' ' -f2)|g" regula.pc.in > $(PREFIX)/lib/pkgconfig/regula.pc
 
 clean:
 	rm -rf .build $(SCAD) bindings/python/regula/libregula.so

@@ -5,7 +5,7 @@ import Testing
 import Regula
 import RegulaEngine
 
-func evaluate(_ id: String, _ params: String = "", _ x: [Double], _ shape: [Int],
+func evalPenalty(_ id: String, _ params: String = "", _ x: [Double], _ shape: [Int],
               _ inputs: Inputs = .none) throws -> (Double, [Double]) {
     let p = try Registry.shared.penalty(id, params.isEmpty ? "strength=1" : "strength=1," + params)
     let a = NDArray<Double>(shape: shape, x), g = NDArray<Double>(shape: shape)
@@ -13,7 +13,7 @@ func evaluate(_ id: String, _ params: String = "", _ x: [Double], _ shape: [Int]
     return (v, g.values)
 }
 
-func proxOf(_ id: String, _ params: String = "", _ x: [Double], _ shape: [Int], step: Double,
+func proxPenalty(_ id: String, _ params: String = "", _ x: [Double], _ shape: [Int], step: Double,
             _ inputs: Inputs = .none) throws -> [Double] {
     let p = try Registry.shared.penalty(id, params.isEmpty ? "strength=1" : "strength=1," + params)
     let a = NDArray<Double>(shape: shape, x), out = NDArray<Double>(shape: shape)
@@ -21,7 +21,7 @@ func proxOf(_ id: String, _ params: String = "", _ x: [Double], _ shape: [Int], 
     return out.values
 }
 
-func randomArray(_ n: Int, seed: UInt64, scale: Double = 1) -> [Double] {
+func randomValues(_ n: Int, seed: UInt64, scale: Double = 1) -> [Double] {
     var rng = RNG(seed: seed)
     return (0..<n).map { _ in scale * rng.normal() }
 }
@@ -45,52 +45,52 @@ func tv1dDualReference(_ y: [Double], _ lambda: Double, iterations: Int = 60000)
     @Test(arguments: [("", [5, 6]), ("variant=anisotropic", [5, 6]), ("", [9]), ("", [2, 3, 4]), ("dims=1d", [3, 7])])
     func adjointConsistency(_ params: String, _ shape: [Int]) throws {
         let n = shape.reduce(1, *)
-        let u = randomArray(n, seed: UInt64(n))
-        let (v, g) = try evaluate("total_variation", params, u, shape)
+        let u = randomValues(n, seed: UInt64(n))
+        let (v, g) = try evalPenalty("total_variation", params, u, shape)
         let dot = zip(u, g).reduce(0) { $0 + $1.0 * $1.1 }
         #expect(abs(dot - v) < 1e-12 * Swift.max(1, v))
-        let w = randomArray(n, seed: 9).map { abs($0) }
-        let (vw, gw) = try evaluate("weighted_total_variation", params, u, shape, ["weights": .real(shape: shape, values: w)])
+        let w = randomValues(n, seed: 9).map { abs($0) }
+        let (vw, gw) = try evalPenalty("weighted_total_variation", params, u, shape, ["weights": .real(shape: shape, values: w)])
         #expect(abs(zip(u, gw).reduce(0) { $0 + $1.0 * $1.1 } - vw) < 1e-12 * Swift.max(1, vw))
     }
 
     @Test func constantsAndTinyImagesCostNothing() throws {
         for (shape, params) in [([4, 4], ""), ([4, 4], "eps=0.1"), ([4, 4], "eps=0.1,variant=anisotropic"), ([1, 1], ""), ([1], "")] {
             let n = shape.reduce(1, *)
-            let (v, g) = try evaluate("total_variation", params, [Double](repeating: 2.5, count: n), shape)
+            let (v, g) = try evalPenalty("total_variation", params, [Double](repeating: 2.5, count: n), shape)
             #expect(v == 0 && g.allSatisfy { $0 == 0 }, "\(shape) \(params)")
         }
         // Without −ε every pixel of a constant image costs ε (the common smoothed TV).
-        let (v, _) = try evaluate("total_variation", "eps=0.1,subtract_eps=false", [Double](repeating: 1, count: 6), [2, 3])
+        let (v, _) = try evalPenalty("total_variation", "eps=0.1,subtract_eps=false", [Double](repeating: 1, count: 6), [2, 3])
         #expect(abs(v - 0.6) < 1e-12)
     }
 
     @Test func batchIsTheSumOfItsImagesAndOneRowIsASignal() throws {
-        let u = randomArray(24, seed: 3)
-        let (whole, _) = try evaluate("total_variation", "", u, [2, 3, 4])
-        let (a, _) = try evaluate("total_variation", "", Array(u[0..<12]), [3, 4])
-        let (b, _) = try evaluate("total_variation", "", Array(u[12...]), [3, 4])
+        let u = randomValues(24, seed: 3)
+        let (whole, _) = try evalPenalty("total_variation", "", u, [2, 3, 4])
+        let (a, _) = try evalPenalty("total_variation", "", Array(u[0..<12]), [3, 4])
+        let (b, _) = try evalPenalty("total_variation", "", Array(u[12...]), [3, 4])
         #expect(abs(whole - (a + b)) < 1e-12)
-        let (row, _) = try evaluate("total_variation", "", Array(u[0..<5]), [1, 5])
-        let (sig, _) = try evaluate("total_variation", "", Array(u[0..<5]), [5])
+        let (row, _) = try evalPenalty("total_variation", "", Array(u[0..<5]), [1, 5])
+        let (sig, _) = try evalPenalty("total_variation", "", Array(u[0..<5]), [5])
         var tv = 0.0
         for k in 0..<4 { tv += abs(u[k + 1] - u[k]) }
         #expect(abs(row - tv) < 1e-14 && abs(sig - tv) < 1e-14)
     }
 
     @Test func zeroWeightsSilenceAPixelAndNegativeWeightsAreRefused() throws {
-        let u = randomArray(9, seed: 4)
+        let u = randomValues(9, seed: 4)
         var w = [Double](repeating: 1, count: 9)
         w[4] = 0
-        let (v, _) = try evaluate("weighted_total_variation", "", u, [3, 3], ["weights": .real(shape: [3, 3], values: w)])
-        let (vAll, _) = try evaluate("weighted_total_variation", "", u, [3, 3], ["weights": .real(shape: [3, 3], values: [Double](repeating: 1, count: 9))])
+        let (v, _) = try evalPenalty("weighted_total_variation", "", u, [3, 3], ["weights": .real(shape: [3, 3], values: w)])
+        let (vAll, _) = try evalPenalty("weighted_total_variation", "", u, [3, 3], ["weights": .real(shape: [3, 3], values: [Double](repeating: 1, count: 9))])
         let centre = ((u[5] - u[4]) * (u[5] - u[4]) + (u[7] - u[4]) * (u[7] - u[4])).squareRoot()
         #expect(abs(vAll - v - centre) < 1e-12)
         w[4] = -1
         #expect(throws: (any Error).self) {
-            try evaluate("weighted_total_variation", "", u, [3, 3], ["weights": .real(shape: [3, 3], values: w)])
+            try evalPenalty("weighted_total_variation", "", u, [3, 3], ["weights": .real(shape: [3, 3], values: w)])
         }
-        #expect(throws: (any Error).self) { try evaluate("weighted_total_variation", "", u, [3, 3]) }
+        #expect(throws: (any Error).self) { try evalPenalty("weighted_total_variation", "", u, [3, 3]) }
     }
 
     @Test func tpvWeightsMatchTheCatalogue() throws {
@@ -107,27 +107,27 @@ func tv1dDualReference(_ y: [Double], _ lambda: Double, iterations: Int = 60000)
     @Test(arguments: [2, 3, 6, 13, 25])
     func condatMatchesTheDualReference(_ n: Int) throws {
         for (k, lambda) in [0.05, 0.3, 1.0, 4.0].enumerated() {
-            let y = randomArray(n, seed: UInt64(100 * n + k), scale: 1.5)
-            let got = try proxOf("prox_tv1d_condat", "", y, [n], step: lambda)
+            let y = randomValues(n, seed: UInt64(100 * n + k), scale: 1.5)
+            let got = try proxPenalty("prox_tv1d_condat", "", y, [n], step: lambda)
             let want = tv1dDualReference(y, lambda)
             for i in 0..<n { #expect(abs(got[i] - want[i]) < 1e-6, "n=\(n) λ=\(lambda) [\(i)]") }
         }
     }
 
     @Test func proxesPreserveTheMeanAndFlattenAtLargeSteps() throws {
-        let y = randomArray(10, seed: 5)
+        let y = randomValues(10, seed: 5)
         let mean = y.reduce(0, +) / 10
         for (id, shape) in [("prox_tv1d_condat", [10]), ("prox_tv_chambolle", [2, 5])] {
-            let small = try proxOf(id, "", y, shape, step: 0.2)
+            let small = try proxPenalty(id, "", y, shape, step: 0.2)
             #expect(abs(small.reduce(0, +) / 10 - mean) < 1e-9, "\(id)")
-            let flat = try proxOf(id, "", y, shape, step: 100)
+            let flat = try proxPenalty(id, "", y, shape, step: 100)
             #expect(flat.allSatisfy { abs($0 - mean) < 1e-6 }, "\(id)")
         }
         // In place: out may alias v.
         let p = try Registry.shared.penalty("prox_tv1d_condat", "strength=1")
         let a = NDArray<Double>(shape: [10], y)
         try p.prox(a.tensor, step: 0.2, into: a.tensor)
-        let b = try proxOf("prox_tv1d_condat", "", y, [10], step: 0.2)
+        let b = try proxPenalty("prox_tv1d_condat", "", y, [10], step: 0.2)
         #expect(a.values == b)
     }
 }

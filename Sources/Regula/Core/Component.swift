@@ -65,6 +65,17 @@ public protocol Penalty: Sendable {
                           into g: Tensor<Float>) throws -> Double
 }
 
+/// A penalty written once, generically over the element type: both `Penalty` entry points
+/// forward to `evaluate` (no float64 copy of float32 inputs). Most matrix and row penalties use it.
+public protocol GenericPenalty: Penalty {
+    func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double
+}
+
+/// A `GenericPenalty` whose prox is also written once, generically over the element type.
+public protocol GenericProximal: GenericPenalty, ProximalPenalty {
+    func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) throws
+}
+
 /// A penalty with a proximal operator: out = argmin_x t·R(x) + ½‖x − v‖² (out may alias v).
 public protocol ProximalPenalty: Penalty {
     func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws
@@ -75,6 +86,24 @@ extension Penalty {
     public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double,
                                  into g: Tensor<Float>) throws -> Double {
         try viaDouble(w, g) { wd, gd in try valueAndGradient(wd, inputs, scale: scale, into: gd) }
+    }
+}
+
+extension GenericPenalty {
+    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+        try evaluate(w, inputs, scale: scale, into: g)
+    }
+    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
+        try evaluate(w, inputs, scale: scale, into: g)
+    }
+}
+
+extension GenericProximal {
+    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
+        try proximal(v, t: t, inputs, into: out)
+    }
+    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
+        try proximal(v, t: t, inputs, into: out)
     }
 }
 
@@ -97,7 +126,7 @@ func viaDouble(_ x: Tensor<Float>, _ out: Tensor<Float>,
 
 /// A penalty that is a sum of one function over the elements: R(W) = Σ φ(w_ij).
 /// Conformers give φ and φ'; the kernel does the one pass (both dtypes, threads, Double sums).
-public protocol ElementwisePenalty: Penalty {
+public protocol ElementwisePenalty: Penalty, PointwiseFunction {
     /// (φ(x), φ'(x)) of the unscaled penalty.
     func phi(_ x: Double) -> (Double, Double)
 }
@@ -106,17 +135,17 @@ extension ElementwisePenalty {
     @inlinable
     public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double,
                                  into g: Tensor<Double>) throws -> Double {
-        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, phi)
+        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, self)
     }
     @inlinable
     public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double,
                                  into g: Tensor<Float>) throws -> Double {
-        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, phi)
+        Kernels.valueAndGradient(w.data, g.data, count: w.count, scale: scale, self)
     }
 }
 
 /// An elementwise penalty whose prox is elementwise too.
-public protocol ElementwiseProximal: ElementwisePenalty, ProximalPenalty {
+public protocol ElementwiseProximal: ElementwisePenalty, ProximalPenalty, PointwiseProx {
     /// prox_{t φ}(v) for one element.
     func proxScalar(_ v: Double, t: Double) -> Double
 }
@@ -124,11 +153,11 @@ public protocol ElementwiseProximal: ElementwisePenalty, ProximalPenalty {
 extension ElementwiseProximal {
     @inlinable
     public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        Kernels.map(v.data, out.data, count: v.count) { proxScalar($0, t: t) }
+        Kernels.prox(v.data, out.data, count: v.count, t: t, self)
     }
     @inlinable
     public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        Kernels.map(v.data, out.data, count: v.count) { proxScalar($0, t: t) }
+        Kernels.prox(v.data, out.data, count: v.count, t: t, self)
     }
 }
 
@@ -144,16 +173,33 @@ public enum Reduction: String, Sendable, CaseIterable { case mean, sum, none }
 public protocol Loss: Sendable {
     func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
                   perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double
+    /// float32 logits: defaults to a float64 evaluation of a converted copy.
+    func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                  perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double
+}
+
+extension Loss {
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try viaDouble(z, g) { zd, gd in
+            try evaluate(zd, target: target, inputs, reduction: reduction, perSample: perSample, into: gd)
+        }
+    }
 }
 
 /// A loss that is a (weighted) sum of independent per-row terms. `row` returns the row's loss
 /// and its weight in the mean's denominator (1 normally; a class weight; 0 for ignored rows)
-/// and writes ∂ℓ/∂z_row into `g`. The reduction is done once, here.
+/// and writes ∂ℓ/∂z_row into `g`. The driver below does the rest once for every such loss:
+/// float32 rows are converted one at a time (no full copies), rows are split over threads for
+/// large batches (so `row` must not mutate shared state), and the mean is applied in the same
+/// pass when `totalWeight` is known.
 public protocol RowLoss: Loss {
     /// Checks the target against the logits' (rows, classes) once per call.
     func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets
     func row(_ z: UnsafePointer<Double>, classes: Int, target: RowTargets, index: Int,
              scratch: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double)
+    /// Σ of the rows' weights when known before evaluating them (enables one-pass means).
+    func totalWeight(rows: Int, target: RowTargets) -> Double?
 }
 
 /// The per-row view of a loss target: a label per row, or a real row per row.
@@ -167,25 +213,67 @@ public struct RowTargets: Sendable {
 }
 
 extension RowLoss {
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? { nil }
+
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
                          perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Double>) throws -> Double {
+        try evaluateRows(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+    }
+
+    public func evaluate(_ z: Tensor<Float>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                         perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<Float>) throws -> Double {
+        try evaluateRows(z, target: target, inputs, reduction: reduction, perSample: perSample, into: g)
+    }
+
+    func evaluateRows<T: Scalar>(_ z: Tensor<T>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,
+                                 perSample: UnsafeMutableBufferPointer<Double>, into g: Tensor<T>) throws -> Double {
         let (rows, classes) = z.lastAxis
         let t = try prepare(rows: rows, classes: classes, target: target, inputs)
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(classes, 1))
-        defer { scratch.deallocate() }
-        var total = 0.0, weight = 0.0
-        for i in 0..<rows {
-            let (l, w) = row(z.data + i * classes, classes: classes, target: t, index: i,
-                             scratch: scratch, g: g.data + i * classes)
-            perSample[i] = l; total += l; weight += w
+        let known = reduction == .mean ? totalWeight(rows: rows, target: t) : nil
+        if reduction == .mean, let known, !(known > 0) {
+            throw RegulaError.invalidArgument(rows == 0 ? "mean over an empty batch" : "mean over a batch whose weights sum to 0")
         }
+        let scale = known.map { 1 / $0 } ?? 1
+        let isDouble = T.self == Double.self
+        var partial = [(Double, Double)](repeating: (0, 0), count: Parallel.workers)
+        let minimumRows = Swift.max(1, Parallel.threshold / Swift.max(classes, 1))
+        partial.withUnsafeMutableBufferPointer { partial in
+            Parallel.chunks(rows, minimum: Swift.max(2, minimumRows)) { chunk, range in
+                // Per-chunk scratch: the row in Double, its gradient, and the loss's own scratch.
+                let buffers = UnsafeMutablePointer<Double>.allocate(capacity: 3 * Swift.max(classes, 1))
+                defer { buffers.deallocate() }
+                let zrow = buffers, grow = buffers + classes, scratch = buffers + 2 * classes
+                var total = 0.0, weight = 0.0
+                for i in range {
+                    let zi = z.data + i * classes, gi = g.data + i * classes
+                    let zp: UnsafePointer<Double>, gp: UnsafeMutablePointer<Double>
+                    if isDouble {
+                        zp = UnsafeRawPointer(zi).assumingMemoryBound(to: Double.self)
+                        gp = UnsafeMutableRawPointer(gi).assumingMemoryBound(to: Double.self)
+                    } else {
+                        for c in 0..<classes { zrow[c] = zi[c].double }
+                        zp = UnsafePointer(zrow); gp = grow
+                    }
+                    let (l, w) = row(zp, classes: classes, target: t, index: i, scratch: scratch, g: gp)
+                    perSample[i] = l; total += l; weight += w
+                    if isDouble {
+                        if scale != 1 { for c in 0..<classes { gp[c] *= scale } }
+                    } else {
+                        for c in 0..<classes { gi[c] = T(scale * gp[c]) }
+                    }
+                }
+                partial[chunk] = (total, weight)
+            }
+        }
+        var total = 0.0, weight = 0.0
+        for (a, b) in partial { total += a; weight += b }
         guard reduction == .mean else { return total }
+        if known != nil { return total * scale }
         guard weight > 0 else {
-            throw RegulaError.invalidArgument(rows == 0 ? "mean over an empty batch"
-                                              : "mean over a batch whose weights sum to 0")
+            throw RegulaError.invalidArgument(rows == 0 ? "mean over an empty batch" : "mean over a batch whose weights sum to 0")
         }
         let inv = 1 / weight
-        for k in 0..<g.count { g[k] *= inv }
+        for k in 0..<g.count { g[k] = T(g[k].double * inv) }  // weights known only afterwards
         return total * inv
     }
 }

@@ -65,6 +65,9 @@ public final class PenaltyInstance: @unchecked Sendable {
         if let vf = v as? Tensor<Float>, let of = out as? Tensor<Float> { return try p.prox(vf, t: t, inputs, into: of) }
         throw RegulaError.dtype("unsupported element type")
     }
+
+    /// Applies state assignments ("step=100") to a stateful penalty (schedules, anneals).
+    public func update(_ text: String) throws { try applyState(text, info: info, impl) }
 }
 
 /// A loss with its parameters and reduction.
@@ -80,7 +83,7 @@ public final class LossInstance: @unchecked Sendable {
     }
 
     /// The reduced loss; per-sample values (batch,) and the gradient with respect to z are
-    /// written when given. Float32 logits are evaluated in float64.
+    /// written when given (a scratch gradient is used otherwise).
     public func evaluate<T: Scalar>(_ z: Tensor<T>, target: InputArray?, _ inputs: Inputs = .none,
                                     perSample: UnsafeMutableBufferPointer<T>? = nil,
                                     into g: Tensor<T>? = nil) throws -> Double {
@@ -91,24 +94,20 @@ public final class LossInstance: @unchecked Sendable {
         if let perSample, perSample.count != rows {
             throw RegulaError.shape("per-sample output has \(perSample.count) values, expected \(rows)")
         }
-        let zd: Tensor<Double>, owner: NDArray<Double>?
-        if let d = z as? Tensor<Double> { zd = d; owner = nil } else {
-            let c = NDArray<Double>(shape: z.shape)
-            for i in 0..<z.count { c.storage[i] = z[i].double }
-            zd = c.tensor; owner = c
-        }
-        let gd: Tensor<Double>, gOwner: NDArray<Double>?
-        if let g = g as? Tensor<Double> { gd = g; gOwner = nil } else {
-            let c = NDArray<Double>(shape: z.shape); gd = c.tensor; gOwner = c
-        }
+        let scratch = g == nil ? NDArray<T>(shape: z.shape) : nil
+        let grad = g ?? scratch!.tensor
         let ps = UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max(rows, 1))
         defer { ps.deallocate() }
-        let v = try withExtendedLifetime(owner) {
-            try impl.evaluate(zd, target: target, inputs, reduction: reduction,
-                              perSample: UnsafeMutableBufferPointer(start: ps.baseAddress, count: rows), into: gd)
+        let per = UnsafeMutableBufferPointer(start: ps.baseAddress, count: rows)
+        let v: Double
+        if let zd = z as? Tensor<Double>, let gd = grad as? Tensor<Double> {
+            v = try impl.evaluate(zd, target: target, inputs, reduction: reduction, perSample: per, into: gd)
+        } else if let zf = z as? Tensor<Float>, let gf = grad as? Tensor<Float> {
+            v = try impl.evaluate(zf, target: target, inputs, reduction: reduction, perSample: per, into: gf)
+        } else {
+            throw RegulaError.dtype("unsupported element type")
         }
         if let perSample { for i in 0..<rows { perSample[i] = T(ps[i]) } }
-        if let g, let gOwner, T.self != Double.self { for i in 0..<g.count { g[i] = T(gOwner.storage[i]) } }
         return v
     }
 

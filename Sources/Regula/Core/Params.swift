@@ -93,6 +93,8 @@ public struct ParamSpec: Sendable {
         case (.choice(let options), .string(let s)):
             guard options.contains(s) else { throw bad("must be one of \(options.joined(separator: ", "))") }
             return v
+        case (.choice(let options), .int(let i)) where options.contains(String(i)):
+            return .string(String(i))  // numeric choice names such as power=0 parse as integers
         default:
             throw bad("expected \(type.name)")
         }

@@ -57,6 +57,13 @@ public struct SoftmaxCrossEntropy: RowLoss {
         return try rowTargets(rows: rows, classes: classes, target: target, ignoreIndex: ignoreIndex)
     }
 
+    public func totalWeight(rows: Int, target: RowTargets) -> Double? {
+        guard let labels = target.labels else { return Double(rows) }
+        var total = 0.0
+        for y in labels where y != ignoreIndex { total += classWeights?[y] ?? 1 }
+        return total
+    }
+
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let lse = Kernels.softmax(z, count: k, into: p)
@@ -67,24 +74,29 @@ public struct SoftmaxCrossEntropy: RowLoss {
                 for c in 0..<k { g[c] = 0 }
                 return (0, 0)
             }
-            let wy = classWeights?[y] ?? 1
+            guard let w = classWeights else {
+                // Unweighted: ℓ = (1−ε)(LSE − z_y) + ε(LSE − mean z), g = p − t'.
+                var sumZ = 0.0
+                for c in 0..<k { sumZ += z[c]; g[c] = p[c] - uniform }
+                g[y] -= 1 - epsilon
+                return ((1 - epsilon) * (lse - z[y]) + epsilon * (lse - sumZ / Double(k)), 1)
+            }
+            let wy = w[y]
             var loss = (1 - epsilon) * wy * (lse - z[y])
             var mass = (1 - epsilon) * wy  // Σ_c w_c t'_c
             for c in 0..<k {
-                let wc = classWeights?[c] ?? 1
-                loss += uniform * wc * (lse - z[c])
-                mass += uniform * wc
-                g[c] = -uniform * wc
+                loss += uniform * w[c] * (lse - z[c])
+                mass += uniform * w[c]
+                g[c] = -uniform * w[c]
             }
             g[y] -= (1 - epsilon) * wy
             for c in 0..<k { g[c] += mass * p[c] }
             return (loss, wy)
         }
-        let t = target.reals! , base = i * k
+        let t = target.reals!, base = i * k
         var loss = 0.0, mass = 0.0
         for c in 0..<k {
-            let wc = classWeights?[c] ?? 1
-            let tc = wc * ((1 - epsilon) * t[base + c] + uniform)
+            let tc = (classWeights?[c] ?? 1) * ((1 - epsilon) * t[base + c] + uniform)
             loss += tc * (lse - z[c]); mass += tc
             g[c] = -tc
         }

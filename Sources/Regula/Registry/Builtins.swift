@@ -8,6 +8,15 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += sparsity
+        all += sparseEnvelope
+        all += pruning
+        all += quantization
+        all += reparameterization
+        all += cauchySchwarz
+        all += spectral
+        all += energy
+        all += distribution
         all += totalVariation
         all += smoothness
         all += features

@@ -1,6 +1,61 @@
 // Regula engine — one-pass elementwise kernels with Double accumulation.
 
+/// φ and φ' of an elementwise function, for the specialised one-pass kernels below: a concrete
+/// conformer is inlined into the loop (a closure argument would cost a call per element).
+public protocol PointwiseFunction {
+    /// (φ(x), φ'(x)).
+    func phi(_ x: Double) -> (Double, Double)
+}
+
+/// A scalar proximal map x ↦ prox_{tφ}(x), for the specialised `Kernels.prox`.
+public protocol PointwiseProx {
+    func proxScalar(_ v: Double, t: Double) -> Double
+}
+
 extension Kernels {
+    /// One pass over `x`: `g[i] = scale · φ'(x[i])`, returns `scale · Σ φ(x[i])` (Double sums,
+    /// 4 interleaved accumulators per chunk, chunks combined in order: deterministic).
+    /// Generic over the function type so that `f.phi` is inlined into the loop.
+    @inlinable
+    public static func valueAndGradient<T: Scalar, F: PointwiseFunction>(
+        _ x: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>, count: Int, scale: Double, _ f: F
+    ) -> Double {
+        var partial = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        Parallel.chunks(count) { chunk, range in
+            var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+            var i = range.lowerBound
+            let end = range.upperBound
+            while i + 4 <= end {
+                let (v0, d0) = f.phi(x[i].double), (v1, d1) = f.phi(x[i + 1].double)
+                let (v2, d2) = f.phi(x[i + 2].double), (v3, d3) = f.phi(x[i + 3].double)
+                a0 += v0; a1 += v1; a2 += v2; a3 += v3
+                g[i] = T(scale * d0); g[i + 1] = T(scale * d1)
+                g[i + 2] = T(scale * d2); g[i + 3] = T(scale * d3)
+                i += 4
+            }
+            while i < end {
+                let (v, d) = f.phi(x[i].double)
+                a0 += v; g[i] = T(scale * d); i += 1
+            }
+            withUnsafeMutableBytes(of: &partial) {
+                $0.assumingMemoryBound(to: Double.self)[chunk] = (a0 + a1) + (a2 + a3)
+            }
+        }
+        let s = withUnsafeBytes(of: &partial) { p in
+            p.assumingMemoryBound(to: Double.self).reduce(0, +)
+        }
+        return scale * s
+    }
+
+    /// `out[i] = prox_{tφ}(x[i])`; `out` may alias `x`. Specialised like valueAndGradient.
+    @inlinable
+    public static func prox<T: Scalar, F: PointwiseProx>(_ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>,
+                                                       count: Int, t: Double, _ f: F) {
+        Parallel.chunks(count) { _, range in
+            for i in range { out[i] = T(f.proxScalar(x[i].double, t: t)) }
+        }
+    }
+
     /// One pass over `x`: writes `g[i] = scale * φ'(x[i])` and returns `scale * Σ φ(x[i])`,
     /// the sum accumulated in Double (4 interleaved accumulators per chunk, chunks combined
     /// in order, so the result is deterministic). `phi` returns (φ(x), φ'(x)).

@@ -71,6 +71,8 @@ def _asarray(x):
 
 
 def _prepare(x, what, allow_int=False):
+    if type(x) is np.ndarray and x.dtype in _FLOAT_CODES and x.flags.carray:
+        return x  # fast path: native float array, C-contiguous and aligned
     a = _asarray(x)
     dt = a.dtype
     if dt.byteorder not in ("=", "|"):
@@ -88,15 +90,49 @@ def _prepare(x, what, allow_int=False):
     return a
 
 
-class _View:
-    """An rg_array over a NumPy array; keeps the shape buffer alive."""
-    __slots__ = ("array", "struct", "_shape")
+_PTR64 = ctypes.POINTER(c_int64)
+_addressof, _c_char = ctypes.addressof, ctypes.c_char
+
+
+class _Slot:
+    """A reusable rg_array (struct and shape buffer): filling it costs a few field stores, so a
+    call on small arrays stays in the microseconds. One per argument position per handle;
+    handles are used by one thread at a time (the C ABI's rule)."""
+    __slots__ = ("struct", "ref", "_shape", "array", "_dims")
+
+    def __init__(self):
+        self._shape = (c_int64 * 8)()
+        self.struct = _lib.rg_array(None, 0, 0, ctypes.cast(self._shape, _PTR64), None)
+        self.ref = byref(self.struct)
+        self.array = self._dims = None
+
+    def set(self, a):
+        # The same array object again (a reused buffer or parameter): its data pointer cannot
+        # have moved while we hold a reference, so only the shape needs checking.
+        if a is self.array and a.shape == self._dims:
+            return self.ref
+        st, shape = self.struct, self._shape
+        try:  # the cheapest way to the data pointer of a writeable array
+            st.data = _addressof(_c_char.from_buffer(a)) if a.size else a.ctypes.data
+        except (TypeError, ValueError, BufferError):
+            st.data = a.ctypes.data  # read-only arrays
+        st.dtype = _ALL_CODES[a.dtype]
+        st.ndim = nd = a.ndim
+        if nd > 8:
+            raise RegulaError(f"rank {nd} is above the limit of 8")
+        for i, d in enumerate(a.shape):
+            shape[i] = d
+        self.array, self._dims = a, a.shape  # keeps the memory alive until the next set
+        return self.ref
+
+
+class _View(_Slot):
+    """A one-off rg_array over a NumPy array."""
+    __slots__ = ()
 
     def __init__(self, a):
-        self.array = a
-        self._shape = (c_int64 * max(a.ndim, 1))(*a.shape)
-        self.struct = _lib.rg_array(a.ctypes.data, _ALL_CODES[a.dtype], a.ndim,
-                                    ctypes.cast(self._shape, ctypes.POINTER(c_int64)), None)
+        super().__init__()
+        self.set(a)
 
 
 def _view(x, what, allow_int=False):
@@ -118,8 +154,8 @@ def _named(arrays, what):
 def _output(out, shape, dtype, what):
     if out is None:
         return np.empty(shape, dtype=dtype)
-    if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype \
-            or not out.flags.c_contiguous or not out.flags.writeable:
+    if type(out) is not np.ndarray or out.shape != shape or out.dtype != dtype or not out.flags.carray \
+            or not out.flags.writeable:
         raise RegulaError(f"{what}: out= must be a writeable C-contiguous {dtype} array of shape {tuple(shape)}")
     return out
 
@@ -205,31 +241,40 @@ class Penalty(_Handle):
     _new_with = staticmethod(_L.rg_penalty_new_with)
     _free = staticmethod(_L.rg_penalty_free)
 
+    def __init__(self, component_id, **params):
+        super().__init__(component_id, **params)
+        self._x, self._o, self._v = _Slot(), _Slot(), c_double()
+        self._vref = byref(self._v)
+
     def value(self, w, **inputs):
-        v = _view(w, "w")
-        items, n, keep = _named(inputs, "input")
-        value = c_double()
-        _check(_L.rg_penalty_eval(self._h, byref(v.struct), items, n, byref(value), None))
-        return value.value
+        x = _prepare(w, "w")
+        items, n, keep = _named(inputs, "input") if inputs else (None, 0, ())
+        _check(_eval_penalty(self._h, self._x.set(x), items, n, self._vref, None))
+        return self._v.value
 
     def value_and_grad(self, w, out=None, **inputs):
         """(strength·R(w), strength·∇R(w)); the gradient goes into `out` when given."""
-        v = _view(w, "w")
-        g = _output(out, v.array.shape, v.array.dtype, "gradient")
-        gv = _View(g)
-        items, n, keep = _named(inputs, "input")
-        value = c_double()
-        _check(_L.rg_penalty_eval(self._h, byref(v.struct), items, n, byref(value), byref(gv.struct)))
-        return value.value, g
+        x = _prepare(w, "w")
+        g = _output(out, x.shape, x.dtype, "gradient")
+        items, n, keep = _named(inputs, "input") if inputs else (None, 0, ())
+        _check(_eval_penalty(self._h, self._x.set(x), items, n, self._vref, self._o.set(g)))
+        return self._v.value, g
 
     def prox(self, w, step, out=None, **inputs):
         """prox_{t R}(w) with t = step·strength, as a new array (or into `out`)."""
-        v = _view(w, "w")
-        o = _output(out, v.array.shape, v.array.dtype, "prox")
-        ov = _View(o)
-        items, n, keep = _named(inputs, "input")
-        _check(_L.rg_penalty_prox(self._h, byref(v.struct), float(step), items, n, byref(ov.struct)))
+        x = _prepare(w, "w")
+        o = _output(out, x.shape, x.dtype, "prox")
+        items, n, keep = _named(inputs, "input") if inputs else (None, 0, ())
+        _check(_L.rg_penalty_prox(self._h, self._x.set(x), float(step), items, n, self._o.set(o)))
         return o
+
+    def update(self, **state):
+        """Advances a stateful penalty, e.g. ``update(step=100)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_penalty_update(self._h, text))
+
+
+_eval_penalty = _L.rg_penalty_eval
 
 
 class Loss(_Handle):
@@ -292,8 +337,13 @@ class OutputMap(_Handle):
         o = _output(out, v.array.shape, v.array.dtype, "vjp")
         ov = _View(o)
         items, n, keep = _named(inputs, "input")
-        _check(_L.rg_map_vjp(self._h, byref(v.struct), byref(c.struct), items, n, byref(ov.struct)))
+        _check(_L.rg_map_vjp(self._h, v.ref, c.ref, items, n, ov.ref))
         return o
+
+    def update(self, **state):
+        """Advances a stateful map, e.g. ``update(step=3)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_map_update(self._h, text))
 
 
 def penalty(component_id, **params):
