@@ -48,6 +48,10 @@ import RegulaEngine
         _ = try q.valueAndGradient(NDArray(shape: [b, d], z1).tensor, inputs, into: g.tensor)
         let stateless = try q.valueAndGradient(NDArray(shape: [b, d], z2).tensor, inputs, into: g.tensor)
         #expect(abs(stateless - fresh) < 1e-12)
+        // reset=true empties the bank: the next call is a fresh first step.
+        try p.update("reset=true")
+        let afterReset = try p.valueAndGradient(NDArray(shape: [b, d], z2).tensor, inputs, into: g.tensor)
+        #expect(abs(afterReset - fresh) < 1e-12)
         // The classifier shape may not change under a live bank.
         #expect(throws: (any Error).self) {
             try p.valueAndGradient(NDArray(shape: [b, d], z2).tensor, ridgInputs(y, randomValues(3 * d, seed: 1), k: 3, d: d), into: g.tensor)

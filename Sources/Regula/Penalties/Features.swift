@@ -88,12 +88,12 @@ public struct LeastVolume: Penalty {
 /// - State: the memory bank lives in the instance and is updated on **every** evaluation (one
 ///   evaluation = one training step, as `RIDG.update`); a fresh instance has an empty bank, so a
 ///   class seen for the first time contributes its within-class spread only. momentum = 1 makes
-///   the bank the batch mean (stateless). The bank is not part of a checkpoint (penalties have no
-///   state API yet).
+///   the bank the batch mean (stateless); the state update `reset=true` empties it. The bank's
+///   arrays are not exported for checkpoints (the state API takes scalars only).
 /// - Note: the classifier is an input, not construction data: it is trained jointly and changes
 ///   every step. The gradient returned is ∂L/∂Z only; ∂L/∂W_cls (Σ_c (2/(K n_c)) Σ_i z_i ⊙ (R_i − M_c))
 ///   is not returned by the penalty API.
-public final class RationaleInvariance: Penalty, @unchecked Sendable {
+public final class RationaleInvariance: Penalty, Stateful, @unchecked Sendable {
     public static let id = "rationale_invariance"
     public let momentum: Double
     private let lock = Mutex()
@@ -104,6 +104,11 @@ public final class RationaleInvariance: Penalty, @unchecked Sendable {
 
     /// The bank of a class (K·D row-major), nil before the class is seen.
     public func bankEntry(_ label: Int) -> [Double]? { lock.locked { bank[label] } }
+
+    /// State update `reset=true` empties the memory bank (a new training run or domain split).
+    public func update(_ values: [String: ParamValue]) throws {
+        if values["reset"] == .bool(true) { lock.locked { bank = [:]; bankShape = nil } }
+    }
 
     public func valueAndGradient(_ z: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
         let (b, d) = z.lastAxis
@@ -187,11 +192,12 @@ extension Registry {
                  summary: "RIDG: per-sample rationales W_cls ⊙ z_i pulled to a momentum memory bank per class",
                  formula: "L = Σ_c (1/(K n_c)) Σ_{i∈c} ‖W ⊙ z_i − M_c‖²_F, M_c ← (1−m)M_c + m mean_{i∈c}(W ⊙ z_i) before the loss",
                  reference: "Domain Generalization via Rationale Invariance (Chen et al., ICCV 2023); liangchen527/RIDG domainbed/algorithms.py",
-                 notes: "Classifier W_cls (K, D) is a per-call input (trained jointly, changes every step), not construction data; labels a per-call input. The memory bank is instance state updated on every evaluation (= one RIDG.update step), detached; momentum=1 makes it stateless. Only ∂L/∂Z is returned. ridg_reg = 0.01 is the strength default.",
+                 notes: "Classifier W_cls (K, D) is a per-call input (trained jointly, changes every step), not construction data; labels a per-call input. The memory bank is instance state updated on every evaluation (= one RIDG.update step), detached; momentum=1 makes it stateless; update reset=true empties it. Only ∂L/∂Z is returned. ridg_reg = 0.01 is the strength default.",
                  strength: 0.01,
                  params: [.real("momentum", 0.001, min: 0, max: 1, minOpen: true, "bank momentum m")],
                  inputs: [InputSpec("labels", "class label per row (B,), ≥ 0"),
                           InputSpec("classifier", "linear classifier weight W_cls (K, D), no bias")],
+                 state: [.bool("reset", false, "true empties the memory bank")],
                  check: CheckSpec(shapes: [[6, 4], [5, 3], [2, 3, 2]], sample: rationaleSample),
                  examples: [
                     WorkedExample("fresh bank", x: [1, 2, 0, 3, 0, 1, 0, 1, 1], shape: [3, 3],

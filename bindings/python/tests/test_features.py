@@ -426,6 +426,13 @@ def test_rationale_invariance_with_bank():
         rv, rg = ref(Zb, yb, Wb)
         assert np.isclose(v, 0.5 * rv, rtol=1e-12), step
         np.testing.assert_allclose(g, 0.5 * rg, rtol=1e-10, atol=1e-12)
+    # update(reset=True) empties the bank: the next call equals a fresh reference
+    p.update(reset=True)
+    Zb, yb, Wb = RNG.normal(size=(8, 4)), RNG.integers(0, 2, size=8), RNG.normal(size=(2, 4))
+    v, g = p.value_and_grad(Zb, labels=yb, classifier=Wb)
+    rv, rg = RidgRef(0.3)(Zb, yb, Wb)
+    assert np.isclose(v, 0.5 * rv, rtol=1e-12)
+    np.testing.assert_allclose(g, 0.5 * rg, rtol=1e-10, atol=1e-12)
     # a singleton class seen for the first time contributes exactly 0
     q = regula.penalty("rationale_invariance", strength=1.0)
     v, g = q.value_and_grad(np.array([[1.0, 2.0]]), labels=np.array([4]), classifier=np.ones((2, 2)))
