@@ -61,8 +61,9 @@ struct TVWeights {
 /// Forward differences with the Neumann boundary at pixel p = (i, j) of an H×W image:
 /// (D_h u) = u[i,j+1] − u[i,j] (0 in the last column), (D_v u) = u[i+1,j] − u[i,j] (0 in the last row).
 @inline(__always)
-func forwardDifferences(_ u: UnsafePointer<Double>, _ p: Int, _ i: Int, _ j: Int, _ h: Int, _ w: Int) -> (Double, Double) {
-    (j + 1 < w ? u[p + 1] - u[p] : 0, i + 1 < h ? u[p + w] - u[p] : 0)
+func forwardDifferences<T: Scalar>(_ u: UnsafePointer<T>, _ p: Int, _ i: Int, _ j: Int, _ h: Int, _ w: Int) -> (Double, Double) {
+    let up = u[p].double
+    return (j + 1 < w ? u[p + 1].double - up : 0, i + 1 < h ? u[p + w].double - up : 0)
 }
 
 /// R = Σ_pixels w_p · ρ((D_h u)_p, (D_v u)_p) and, when `g` is given, g = scale · Dᵀ(∂ρ) (the
@@ -71,8 +72,8 @@ func forwardDifferences(_ u: UnsafePointer<Double>, _ p: Int, _ i: Int, _ j: Int
 /// isotropic:   ρ = sqrt(dh² + dv² + ε²) − ε·[subtract]       ∂ρ = (dh, dv)/sqrt(dh² + dv² + ε²)
 /// anisotropic: ρ = φ(dh) + φ(dv), φ(d) = sqrt(d² + ε²) − ε·[subtract]   (ε = 0: |d|, φ'(0) = 0)
 /// ```
-func tvValueAndGradient(_ u: UnsafePointer<Double>, _ g: UnsafeMutablePointer<Double>?, layout: TVLayout,
-                        form: TVForm, weights: TVWeights?, scale: Double) -> Double {
+func tvValueAndGradient<T: Scalar>(_ u: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>?, layout: TVLayout,
+                                   form: TVForm, weights: TVWeights?, scale: Double) -> Double {
     let (h, w, n) = (layout.height, layout.width, layout.pixels)
     let total = layout.batch * n
     if let g { for k in 0..<total { g[k] = 0 } }
@@ -96,9 +97,9 @@ func tvValueAndGradient(_ u: UnsafePointer<Double>, _ g: UnsafeMutablePointer<Do
                     if rv > 0 { pv = wp * dv / rv }
                 }
                 guard let g else { continue }
-                // Dᵀ: each difference sends +∂ to its far pixel and −∂ to p.
-                if j + 1 < w { g[p + 1] += scale * ph; g[p] -= scale * ph }
-                if i + 1 < h { g[p + w] += scale * pv; g[p] -= scale * pv }
+                // Dᵀ: each difference sends +∂ to its far pixel and −∂ to p (sums formed in Double).
+                if j + 1 < w { g[p + 1] = T(g[p + 1].double + scale * ph); g[p] = T(g[p].double - scale * ph) }
+                if i + 1 < h { g[p + w] = T(g[p + w].double + scale * pv); g[p] = T(g[p].double - scale * pv) }
             }
         }
     }
@@ -139,13 +140,13 @@ func tpvWeights(_ reference: [Double], layout: TVLayout, eta: Double, p: Double)
 /// - Reference: Rudin, Osher, Fatemi, "Nonlinear total variation based noise removal
 ///   algorithms", 1992. Catalogue: penalties_matrix §13a.
 /// - Stability: sums in Double; a zero difference at ε = 0 gets the zero subgradient.
-public struct TotalVariation: Penalty {
+public struct TotalVariation: GenericPenalty {
     public static let id = "total_variation"
     public let form: TVForm
     public let dims: TVDims
     public init(form: TVForm = TVForm(), dims: TVDims = .auto) { self.form = form; self.dims = dims }
 
-    public func valueAndGradient(_ u: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+    public func evaluate<T: Scalar>(_ u: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double {
         tvValueAndGradient(u.data, g.data, layout: TVLayout(shape: u.shape, dims: dims), form: form, weights: nil, scale: scale)
     }
 }
@@ -165,7 +166,7 @@ public struct TotalVariation: Penalty {
 ///   weight formula from devangelista2/CP-Py `solvers.py` (ChambollePockTpV). Catalogue: §13b.
 /// - Note: p is not pinned by the papers per experiment; the default 0.5 is the catalogue's worked
 ///   example. The weights are held fixed (no gradient through x̃), which keeps the problem convex.
-public struct WeightedTotalVariation: Penalty {
+public struct WeightedTotalVariation: GenericPenalty {
     public static let id = "weighted_total_variation"
     public let form: TVForm
     public let dims: TVDims
@@ -192,7 +193,7 @@ public struct WeightedTotalVariation: Penalty {
         }
     }
 
-    public func valueAndGradient(_ u: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+    public func evaluate<T: Scalar>(_ u: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double {
         let layout = TVLayout(shape: u.shape, dims: dims)
         let w = try resolve(u.shape, layout, inputs)
         return tvValueAndGradient(u.data, g.data, layout: layout, form: form, weights: w, scale: scale)
@@ -220,7 +221,7 @@ public struct WeightedTotalVariation: Penalty {
 ///   converged far faster in our tests (6×7 image, t = 0.4, 2000 iterations: error 7e-10 against
 ///   a FISTA dual solver, 8e-5 for the semi-implicit step). The catalogue's 1e-6 stopping
 ///   tolerance leaves ~1e-5 primal error on its worked example; the default tol is 1e-8.
-public struct ProxTVChambolle: ProximalPenalty {
+public struct ProxTVChambolle: GenericPenalty, ProximalPenalty {
     public static let id = "prox_tv_chambolle"
     public enum Scheme: String, Sendable { case projected, semi_implicit }
     public let tau: Double, maxIter: Int, tol: Double, scheme: Scheme
@@ -228,7 +229,7 @@ public struct ProxTVChambolle: ProximalPenalty {
         self.tau = tau; self.maxIter = maxIter; self.tol = tol; self.scheme = scheme
     }
 
-    public func valueAndGradient(_ u: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+    public func evaluate<T: Scalar>(_ u: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double {
         let layout = TVLayout(shape: u.shape, dims: .two)
         let w = try TVWeights.read(inputs, "weights", u.shape, layout)
         return tvValueAndGradient(u.data, g.data, layout: layout, form: TVForm(), weights: w, scale: scale)
@@ -311,11 +312,11 @@ public struct ProxTVChambolle: ProximalPenalty {
 /// restarts there; otherwise the sample is absorbed and the levels shift by the averaged excess.
 /// - Reference: Condat, "A Direct Algorithm for 1-D Total Variation Denoising", IEEE SPL 2013.
 ///   Catalogue: penalties_matrix §13c. Checked against a dual projected-gradient solver.
-public struct ProxTV1DCondat: ProximalPenalty {
+public struct ProxTV1DCondat: GenericPenalty, ProximalPenalty {
     public static let id = "prox_tv1d_condat"
     public init() {}
 
-    public func valueAndGradient(_ u: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+    public func evaluate<T: Scalar>(_ u: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double {
         tvValueAndGradient(u.data, g.data, layout: TVLayout(shape: u.shape, dims: .one), form: TVForm(), weights: nil, scale: scale)
     }
 
