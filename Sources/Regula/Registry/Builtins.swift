@@ -34,6 +34,10 @@ extension Registry {
         all += ranking
         all += labelProportions
         all += selfTargets
+        all += totalVariation
+        all += smoothness
+        all += features
+        all += collapse
         return all
     }
 }
