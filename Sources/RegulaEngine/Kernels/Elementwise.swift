@@ -124,19 +124,27 @@ extension Kernels {
         return a0 + a1
     }
 
-    /// Index of the first NaN or infinity, or nil.
+    /// Index of the first NaN or infinity, or nil (split over threads for large inputs).
     @inlinable
     public static func firstNonFinite<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Int? {
-        var i = 0
-        while i + 8 <= count {
-            // x·0 is 0 for finite x and NaN otherwise: one branch per block of 8.
-            var acc: T = 0
-            for k in 0..<8 { acc += x[i + k] * 0 }
-            if !acc.isFinite { for k in 0..<8 where !x[i + k].isFinite { return i + k } }
-            i += 8
+        var found = (Int.max, Int.max, Int.max, Int.max, Int.max, Int.max, Int.max, Int.max)
+        Parallel.chunks(count) { chunk, range in
+            var i = range.lowerBound
+            var hit = Int.max
+            scan: while i < range.upperBound {
+                let end = Swift.min(i + 64, range.upperBound)
+                // x·0 is 0 for finite x and NaN otherwise: one branch per block of 64.
+                var acc: T = 0
+                for k in i..<end { acc += x[k] * 0 }
+                if !acc.isFinite {
+                    for k in i..<end where !x[k].isFinite { hit = k; break scan }
+                }
+                i = end
+            }
+            withUnsafeMutableBytes(of: &found) { $0.assumingMemoryBound(to: Int.self)[chunk] = hit }
         }
-        while i < count { if !x[i].isFinite { return i }; i += 1 }
-        return nil
+        let first = withUnsafeBytes(of: &found) { $0.assumingMemoryBound(to: Int.self).min()! }
+        return first == Int.max ? nil : first
     }
 
     /// sign with sign(0) = 0.
