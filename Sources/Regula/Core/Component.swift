@@ -213,6 +213,11 @@ public struct RowTargets: Sendable {
 }
 
 extension RowLoss {
+    /// Default target: integer labels (one per row, in range) or real targets of z's shape.
+    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
+        try rowTargets(rows: rows, classes: classes, target: target)
+    }
+
     public func totalWeight(rows: Int, target: RowTargets) -> Double? { nil }
 
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,

@@ -21,9 +21,6 @@ public struct ConfidencePenalty: RowLoss {
     public let beta: Double
     public init(beta: Double = 0.1) { self.beta = beta }
 
-    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
-        try rowTargets(rows: rows, classes: classes, target: target)
-    }
 
     public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 

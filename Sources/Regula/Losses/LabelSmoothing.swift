@@ -102,9 +102,6 @@ public struct MaxSupRows: RowLoss {
     public let alpha: Double
     public init(alpha: Double) { self.alpha = alpha }
 
-    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
-        try rowTargets(rows: rows, classes: classes, target: target)
-    }
 
     public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
@@ -193,9 +190,6 @@ public struct ACLS: RowLoss {
         self.posLambda = posLambda; self.negLambda = negLambda; self.alpha = alpha; self.margin = margin
     }
 
-    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
-        try rowTargets(rows: rows, classes: classes, target: target)
-    }
 
     public func totalWeight(rows: Int, target: RowTargets) -> Double? { Double(rows) }  // every row weighs 1
 
