@@ -182,6 +182,14 @@ RG_API rg_status rg_penalty_eval(rg_penalty *p, const rg_array *w,
 RG_API rg_status rg_penalty_prox(rg_penalty *p, const rg_array *v, double step,
                                  const rg_named_array *inputs, int64_t n_inputs, rg_array *out);
 
+/**
+ * Updates a stateful penalty (e.g. "step=100" for an annealed parameter). IN state: assignments
+ * of the names the penalty's `describe` lists under "state". Thread safety: one thread per handle.
+ * Errors: RG_ERR_UNKNOWN_PARAMETER (not a state name), RG_ERR_PARAMETER, RG_ERR_UNSUPPORTED
+ * (the penalty keeps no state).
+ */
+RG_API rg_status rg_penalty_update(rg_penalty *p, const char *state);
+
 /** Frees a penalty. rg_penalty_free(NULL) is a no-op. Errors: RG_ERR_INVALID_HANDLE. */
 RG_API rg_status rg_penalty_free(rg_penalty *p);
 
@@ -229,6 +237,9 @@ RG_API rg_status rg_map_forward(rg_map *m, const rg_array *x,
 /** Vector-Jacobian product gx = J(x)^T cotangent. OUT gx: x's shape and dtype. */
 RG_API rg_status rg_map_vjp(rg_map *m, const rg_array *x, const rg_array *cotangent,
                             const rg_named_array *inputs, int64_t n_inputs, rg_array *gx);
+
+/** Updates a stateful map (e.g. "step=3" to draw new Gumbel noise). Errors as rg_loss_update. */
+RG_API rg_status rg_map_update(rg_map *m, const char *state);
 
 RG_API rg_status rg_map_free(rg_map *m);
 

@@ -84,6 +84,14 @@ public func rg_penalty_prox(_ handle: OpaquePointer?, _ v: UnsafePointer<rg_arra
     }
 }
 
+@_cdecl("rg_penalty_update")
+public func rg_penalty_update(_ handle: OpaquePointer?, _ state: UnsafePointer<CChar>?) -> rg_status {
+    guarded {
+        let p = try Handles.shared.get(UnsafeMutableRawPointer(handle), as: PenaltyBox.self, "penalty").p
+        try p.update(try string(state, "state"))
+    }
+}
+
 @_cdecl("rg_penalty_free")
 public func rg_penalty_free(_ handle: OpaquePointer?) -> rg_status {
     guarded { try Handles.shared.free(UnsafeMutableRawPointer(handle), as: PenaltyBox.self, "penalty") }
@@ -204,6 +212,14 @@ public func rg_map_vjp(_ handle: OpaquePointer?, _ x: UnsafePointer<rg_array>?, 
             try withExtendedLifetime((o1, o2)) { try m.vjp(t, cotangent: c, side, into: o) }
         default: throw RegulaError.dtype("cotangent must have x's dtype")
         }
+    }
+}
+
+@_cdecl("rg_map_update")
+public func rg_map_update(_ handle: OpaquePointer?, _ state: UnsafePointer<CChar>?) -> rg_status {
+    guarded {
+        let m = try Handles.shared.get(UnsafeMutableRawPointer(handle), as: MapBox.self, "map").m
+        try m.update(try string(state, "state"))
     }
 }
 

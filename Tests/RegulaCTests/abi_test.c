@@ -153,6 +153,12 @@ int main(int argc, char **argv) {
     EXPECT(close_to(y3[0], 0.6) && close_to(y3[1], 0.4) && y3[2] == 0, "sparsemax");
     EXPECT_STATUS(rg_map_vjp(m, &X3, &C3, NULL, 0, &Y3), RG_OK);
     EXPECT(close_to(y3[0], 0.5) && close_to(y3[1], -0.5), "sparsemax vjp");
+    EXPECT_STATUS(rg_map_update(m, "step=1"), RG_ERR_UNSUPPORTED);
+    EXPECT_STATUS(rg_map_update(NULL, "step=1"), RG_ERR_NULL);
+    EXPECT_STATUS(rg_map_free(m), RG_OK);
+    EXPECT_STATUS(rg_map_new("gumbel_softmax", "seed=1", &m), RG_OK);
+    EXPECT_STATUS(rg_map_update(m, "step=2"), RG_OK);
+    EXPECT_STATUS(rg_map_update(m, "epoch=2"), RG_ERR_UNKNOWN_PARAMETER);
     EXPECT_STATUS(rg_map_free(m), RG_OK);
     EXPECT_STATUS(rg_map_new("l1", NULL, &m), RG_ERR_INVALID_ARGUMENT);
 

@@ -1,6 +1,9 @@
 // Engine kernels against float64 references: Double accumulation, threads, log-sum-exp, BLAS, LAPACK.
 
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import RegulaEngine
 
 @Suite struct KernelTests {
@@ -35,6 +38,20 @@ import RegulaEngine
         let z2: [Double] = [1, 2, 3]
         let (l2, _) = z2.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, count: 3) }
         #expect(abs(l2 - 3.40760596444438) < 1e-12)
+    }
+
+    @Test func fastExpMatchesLibm() {
+        var rng = RNG(seed: 11)
+        var worst = 0.0
+        for i in 0..<200_000 {
+            let x = i < 100_000 ? (rng.uniform() - 0.5) * 1400 : (rng.uniform() - 0.5) * 40
+            let want = Glibc.exp(x), got = Kernels.exp(x)
+            if want > 0 && want.isFinite { worst = max(worst, abs(got - want) / want) }
+            else { #expect(got == want || (got.isNaN && want.isNaN)) }
+        }
+        #expect(worst < 2e-15, "worst relative error \(worst)")
+        #expect(Kernels.exp(0) == 1 && Kernels.exp(-1000) == 0 && Kernels.exp(1000) == .infinity)
+        #expect(Kernels.exp(.nan).isNaN)
     }
 
     @Test func firstNonFiniteFindsTheIndex() {

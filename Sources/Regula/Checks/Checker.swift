@@ -283,6 +283,8 @@ public struct Checker {
                 if !rejects("\(spec.name)=not_a_choice") { return "accepted \(spec.name)=not_a_choice" }
             case .bool:
                 if !rejects("\(spec.name)=maybe") { return "accepted \(spec.name)=maybe" }
+            case .text:
+                if !rejects("\(spec.name)=1") { return "accepted a number for the text parameter \(spec.name)" }
             }
         }
         // Shapes: a gradient buffer of the wrong shape must be refused.

@@ -65,6 +65,17 @@ public protocol Penalty: Sendable {
                           into g: Tensor<Float>) throws -> Double
 }
 
+/// A penalty written once, generically over the element type: both `Penalty` entry points
+/// forward to `evaluate` (no float64 copy of float32 inputs). Most matrix and row penalties use it.
+public protocol GenericPenalty: Penalty {
+    func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double
+}
+
+/// A `GenericPenalty` whose prox is also written once, generically over the element type.
+public protocol GenericProximal: GenericPenalty, ProximalPenalty {
+    func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) throws
+}
+
 /// A penalty with a proximal operator: out = argmin_x t·R(x) + ½‖x − v‖² (out may alias v).
 public protocol ProximalPenalty: Penalty {
     func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws
@@ -75,6 +86,24 @@ extension Penalty {
     public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double,
                                  into g: Tensor<Float>) throws -> Double {
         try viaDouble(w, g) { wd, gd in try valueAndGradient(wd, inputs, scale: scale, into: gd) }
+    }
+}
+
+extension GenericPenalty {
+    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
+        try evaluate(w, inputs, scale: scale, into: g)
+    }
+    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
+        try evaluate(w, inputs, scale: scale, into: g)
+    }
+}
+
+extension GenericProximal {
+    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
+        try proximal(v, t: t, inputs, into: out)
+    }
+    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
+        try proximal(v, t: t, inputs, into: out)
     }
 }
 
@@ -184,6 +213,11 @@ public struct RowTargets: Sendable {
 }
 
 extension RowLoss {
+    /// Default target: integer labels (one per row, in range) or real targets of z's shape.
+    public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
+        try rowTargets(rows: rows, classes: classes, target: target)
+    }
+
     public func totalWeight(rows: Int, target: RowTargets) -> Double? { nil }
 
     public func evaluate(_ z: Tensor<Double>, target: InputArray?, _ inputs: Inputs, reduction: Reduction,

@@ -65,6 +65,9 @@ public final class PenaltyInstance: @unchecked Sendable {
         if let vf = v as? Tensor<Float>, let of = out as? Tensor<Float> { return try p.prox(vf, t: t, inputs, into: of) }
         throw RegulaError.dtype("unsupported element type")
     }
+
+    /// Applies state assignments ("step=100") to a stateful penalty (schedules, anneals).
+    public func update(_ text: String) throws { try applyState(text, info: info, impl) }
 }
 
 /// A loss with its parameters and reduction.

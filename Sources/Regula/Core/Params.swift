@@ -23,6 +23,8 @@ public enum ParamType: Sendable, Equatable {
     case int(min: Int = .min, max: Int = .max)
     case bool
     case choice([String])
+    /// Free text (e.g. the id of a wrapped component); validated by the component itself.
+    case text
 
     public var name: String {
         switch self {
@@ -30,6 +32,7 @@ public enum ParamType: Sendable, Equatable {
         case .int: "int"
         case .bool: "bool"
         case .choice: "choice"
+        case .text: "text"
         }
     }
 }
@@ -60,6 +63,10 @@ public struct ParamSpec: Sendable {
     }
     public static func choice(_ name: String, _ choices: [String], _ doc: String = "") -> ParamSpec {
         ParamSpec(name, .choice(choices), default: .string(choices[0]), doc)
+    }
+    /// A free-text parameter (nil default: optional and absent unless given).
+    public static func text(_ name: String, _ d: String?, _ doc: String = "") -> ParamSpec {
+        ParamSpec(name, .text, default: d.map { .string($0) }, doc)
     }
 
     /// Checks (and converts) a parsed value against this spec.
@@ -93,6 +100,7 @@ public struct ParamSpec: Sendable {
         case (.choice(let options), .string(let s)):
             guard options.contains(s) else { throw bad("must be one of \(options.joined(separator: ", "))") }
             return v
+        case (.text, .string): return v
         case (.choice(let options), .int(let i)) where options.contains(String(i)):
             return .string(String(i))  // numeric choice names such as power=0 parse as integers
         default:

@@ -29,6 +29,27 @@ func rowTargets(rows: Int, classes: Int, target: InputArray?, ignoreIndex: Int? 
     }
 }
 
+/// The optional per-class weights `class_weights` (K,) of a loss: finite and >= 0.
+func classWeights(_ p: Params) throws -> [Double]? {
+    let w: [Double]?
+    switch p.array("class_weights") {
+    case .real(_, let v)?: w = v
+    case .index(_, let v)?: w = v.map(Double.init)
+    case nil: w = nil
+    }
+    if let w, let bad = w.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
+        throw RegulaError.invalidParameter(name: "class_weights", value: "\(w[bad])", reason: "weights must be finite and >= 0")
+    }
+    return w
+}
+
+/// Checks per-class weights against the logits' class count.
+func checkClassWeights(_ w: [Double]?, classes: Int) throws {
+    if let w, w.count != classes {
+        throw RegulaError.shape("class_weights has \(w.count) values for \(classes) classes")
+    }
+}
+
 /// Softmax cross-entropy (PyTorch `cross_entropy` semantics).
 /// ```
 /// ℓ_i = −Σ_k t'_ik (z_ik − LSE(z_i)),  t' = (1−ε)·t + ε/K  (t = e_y for hard labels)
@@ -51,9 +72,7 @@ public struct SoftmaxCrossEntropy: RowLoss {
     }
 
     public func prepare(rows: Int, classes: Int, target: InputArray?, _ inputs: Inputs) throws -> RowTargets {
-        if let w = classWeights, w.count != classes {
-            throw RegulaError.shape("class_weights has \(w.count) values for \(classes) classes")
-        }
+        try checkClassWeights(classWeights, classes: classes)
         return try rowTargets(rows: rows, classes: classes, target: target, ignoreIndex: ignoreIndex)
     }
 
@@ -131,17 +150,8 @@ extension Registry {
                               target: .index(shape: [1], values: [2]), value: 19000,
                               gradient: [0.966667, -0.033333, -0.933333]),
               ]) { p in
-            let w: [Double]?
-            switch p.array("class_weights") {
-            case .real(_, let v)?: w = v
-            case .index(_, let v)?: w = v.map(Double.init)
-            case nil: w = nil
-            }
-            if let w, let bad = w.firstIndex(where: { !($0 >= 0) }) {
-                throw RegulaError.invalidParameter(name: "class_weights", value: "\(w[bad])", reason: "weights must be >= 0")
-            }
-            return SoftmaxCrossEntropy(epsilon: try p.real("label_smoothing"), ignoreIndex: try p.int("ignore_index"),
-                                       classWeights: w)
+            SoftmaxCrossEntropy(epsilon: try p.real("label_smoothing"), ignoreIndex: try p.int("ignore_index"),
+                                classWeights: try classWeights(p))
         },
     ]
 }

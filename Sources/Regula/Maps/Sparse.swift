@@ -21,7 +21,7 @@ public struct Sparsemax: OutputMap {
         for j in 0..<k { m = Swift.max(m, z[j]) }
         sorted.removeAll(keepingCapacity: true)
         for j in 0..<k { sorted.append(z[j] - m) }
-        sorted.sort(by: >)
+        Kernels.sortDescending(&sorted)
         var cum = 0.0, tau = 0.0
         for j in 0..<k {
             cum += sorted[j]
@@ -33,24 +33,28 @@ public struct Sparsemax: OutputMap {
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
-        var sorted = [Double](); sorted.reserveCapacity(k)
-        for i in 0..<rows {
-            let z = x.data + i * k, p = y.data + i * k
-            let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
-            for j in 0..<k { p[j] = Swift.max(z[j] - m - tau, 0) }
+        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
+            var sorted = [Double](); sorted.reserveCapacity(k)
+            for i in range {
+                let z = x.data + i * k, p = y.data + i * k
+                let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
+                for j in 0..<k { p[j] = Swift.max(z[j] - m - tau, 0) }
+            }
         }
     }
 
     public func vjp(_ x: Tensor<Double>, cotangent: Tensor<Double>, _ inputs: Inputs, into gx: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
-        var sorted = [Double](); sorted.reserveCapacity(k)
-        for i in 0..<rows {
-            let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
-            let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
-            var n = 0, s = 0.0
-            for j in 0..<k where z[j] - m - tau > 0 { n += 1; s += v[j] }
-            let mean = n > 0 ? s / Double(n) : 0
-            for j in 0..<k { out[j] = z[j] - m - tau > 0 ? v[j] - mean : 0 }
+        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
+            var sorted = [Double](); sorted.reserveCapacity(k)
+            for i in range {
+                let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
+                let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
+                var n = 0, s = 0.0
+                for j in 0..<k where z[j] - m - tau > 0 { n += 1; s += v[j] }
+                let mean = n > 0 ? s / Double(n) : 0
+                for j in 0..<k { out[j] = z[j] - m - tau > 0 ? v[j] - mean : 0 }
+            }
         }
     }
 }

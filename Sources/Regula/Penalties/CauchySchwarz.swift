@@ -11,20 +11,6 @@ import RegulaEngine
 /// code, the default) or not at all.
 public enum CSNormalize: String, Sendable { case numel, none }
 
-/// A penalty with one generic body for float32 and float64 (computed and accumulated in
-/// Double inside): conformers write `run`, the two `valueAndGradient` entry points forward to it.
-public protocol GenericPenalty: Penalty {
-    func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double
-}
-
-extension GenericPenalty {
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        run(w, g, scale)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        run(w, g, scale)
-    }
-}
 
 /// Row-wise driver of the Cauchy–Schwarz family: R = (1/N) Σ_i ψ(w_i), N = numel or 1.
 /// `psi(x, n, grad)` reads one row in Double, writes ∂ψ/∂x into `grad` and returns ψ(x).
@@ -77,7 +63,7 @@ public struct CSPolynomial: GenericPenalty {
     public let normalize: CSNormalize
     public init(_ target: Target, normalize: CSNormalize = .numel) { self.target = target; self.normalize = normalize }
 
-    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         csRows(w, g, scale: scale, normalize: normalize) { x, n, d in
             let s = powerSums(x, n)
             switch target {
@@ -117,7 +103,7 @@ public struct CSLpLq: GenericPenalty {
         self.p = p; self.q = q; self.r = r; self.normalize = normalize
     }
 
-    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         csRows(w, g, scale: scale, normalize: normalize) { x, n, d in
             var sp = 0.0, sq = 0.0
             for j in 0..<n { let a = abs(x[j]); sp += pow(a, p); sq += pow(a, q) }
@@ -210,7 +196,7 @@ public struct CSOrthogonal: GenericPenalty {
     public let normalize: CSNormalize
     public init(normalize: CSNormalize = .numel) { self.normalize = normalize }
 
-    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         let (m, n) = w.matrix
         if m == 0 || n == 0 { return 0 }
         let useCols = m >= n, k = Swift.min(m, n)

@@ -85,7 +85,7 @@ public struct KureWeightKurtosis: GenericPenalty {
     public let target: Double, eps: Double
     public init(target: Double = 1.8, eps: Double = 1e-6) { self.target = target; self.eps = eps }
 
-    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         if w.count == 0 { return 0 }  // an empty tensor has no distribution: a sum over nothing
         let c = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(w.count, 1))
         defer { c.deallocate() }
@@ -114,7 +114,7 @@ public struct ActivationKurtosis: GenericPenalty {
     public let reduction: Reduce, eps: Double
     public init(reduction: Reduce = .mean, eps: Double = 1e-6) { self.reduction = reduction; self.eps = eps }
 
-    public func run<T: Scalar>(_ h: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ h: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         let (rows, d) = h.lastAxis
         if rows == 0 { return 0 }
         let f = reduction == .mean ? scale / Double(rows) : scale

@@ -16,7 +16,7 @@ public struct SoftOrthogonality: GenericPenalty {
     public let mode: Mode
     public init(mode: Mode = .auto) { self.mode = mode }
 
-    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         let (m, n) = w.matrix
         if m == 0 || n == 0 {
             for i in 0..<g.count { g[i] = 0 }
@@ -151,7 +151,7 @@ public struct GroupOrthogonality: Penalty {
         for set in try sets(rows: m) {
             let block = NDArray<Double>(shape: [set.count, d]), gb = NDArray<Double>(shape: [set.count, d])
             for (r, i) in set.enumerated() { for j in 0..<d { block[r * d + j] = w[i * d + j] } }
-            total += soft.run(block.tensor, gb.tensor, scale)
+            total += soft.evaluate(block.tensor, scale: scale, into: gb.tensor)
             for (r, i) in set.enumerated() { for j in 0..<d { g[i * d + j] += gb[r * d + j] } }
         }
         return total
@@ -174,10 +174,10 @@ public struct SORSAOrthonormal: GenericPenalty {
     public static let id = "sorsa_orthonormal"
     public init() {}
 
-    public func run<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, _ scale: Double) -> Double {
+    public func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs = .none, scale: Double, into g: Tensor<T>) -> Double {
         // ‖G − I‖²_F and 4(G − I)W from soft orthogonality (its auto mode is the same switch:
         // for square W the two Gram forms have equal norms), then the square root.
-        let s = SoftOrthogonality(mode: .auto).run(w, g, 1)
+        let s = SoftOrthogonality(mode: .auto).evaluate(w, scale: 1, into: g)
         let r = s.squareRoot()
         let f = r < 1e-12 ? 0 : scale / (2 * r)
         for i in 0..<g.count { g[i] = T(f * g[i].double) }

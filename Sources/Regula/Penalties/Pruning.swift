@@ -23,7 +23,7 @@ import RegulaEngine
 /// - Reference: Glandorf, Kaiser, Rosenhahn, "HyperSparse Neural Networks: Shifting Exploration to
 ///   Exploitation through Adaptive Regularization", 2023; GreenAutoML4FAS/HyperSparse
 ///   `loss/HyperSparse.py`. Catalogue: penalties_sparsity §11.
-public struct HyperSparse: ScalarPenalty {
+public struct HyperSparse: GenericPenalty {
     public static let id = "hypersparse"
     public let kappa: Double
     public init(kappa: Double = 0.9) { self.kappa = kappa }
@@ -64,7 +64,7 @@ public struct HyperSparse: ScalarPenalty {
 /// - Reference: Bonetta, Ribero, Cancelliere, "Regularization-based Pruning of Irrelevant Weights
 ///   in Deep Neural Architectures", 2022; giobin/Applied_Intelligence_sparsity `utils/pruning.py`.
 ///   Catalogue: penalties_sparsity §17.
-public struct RelevanceDecay: ScalarProximal {
+public struct RelevanceDecay: GenericProximal {
     public static let id = "relevance_decay"
     public let alpha: Double
     public init(alpha: Double = 1) { self.alpha = alpha }
@@ -106,7 +106,7 @@ public struct RelevanceDecay: ScalarProximal {
 ///   An empty batch gives 0.
 /// - Reference: Formal, Piwowarski, Clinchant, "SPLADE: Sparse Lexical and Expansion Model for
 ///   First Stage Ranking", 2021; naver/splade `splade/losses/regularization.py`. Catalogue: penalties_sparsity §18.
-public struct FLOPS: ScalarPenalty {
+public struct FLOPS: GenericPenalty {
     public static let id = "flops"
     public init() {}
 

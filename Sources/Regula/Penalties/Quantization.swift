@@ -20,7 +20,7 @@ import RegulaEngine
 ///   an all-zero input uses ν̂ = 2 (any ν gives R = 0 there).
 /// - Reference: Wu, Xiong, Wen, Han, "It Takes a Good Model to Train a Good Model: Generalized
 ///   Gaussian Priors for Optimized LLMs", 2025. Catalogue: penalties_sparsity §14a.
-public struct GenGaussian: ScalarPenalty {
+public struct GenGaussian: GenericPenalty {
     public static let id = "gen_gaussian"
     public let nu: Double?
     public let alpha: Double

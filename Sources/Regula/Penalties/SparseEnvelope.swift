@@ -76,7 +76,7 @@ enum SparseEnvelope {
 /// - Reference: Beck & Refael, "Sparse regularization via bidualization", 2022; Argyriou,
 ///   Foygel, Srebro, "Sparse prediction with the k-support norm", 2012. Catalogue: penalties_sparsity §6.
 /// - Note: the ½ is the catalogue's convention (envelope of ½‖x‖²); medium-high confidence.
-public struct SEF: ScalarProximal {
+public struct SEF: GenericProximal {
     public static let id = "sef"
     public let k: Int?
     public let density: Double
@@ -121,7 +121,7 @@ public struct SEF: ScalarProximal {
 ///   Using Group Envelope Regularization" (arXiv 2212.12921). Catalogue: penalties_sparsity §7.
 /// - Note: medium confidence — no official code found; d_j as quadratic group weights is the
 ///   catalogue's reconstruction (envelope of ½Σ d_j‖w_{G_j}‖² + δ(#groups ≤ k)).
-public struct WGSEF: ScalarProximal {
+public struct WGSEF: GenericProximal {
     public static let id = "wgsef"
     public enum Weight: String, Sendable { case unit, size }
     public let k: Int?

@@ -8,35 +8,6 @@ import RegulaEngine
 
 // MARK: One generic body for both element types
 
-/// A penalty written once, generically over the element type: the float32 and float64 entry
-/// points of `Penalty` forward to `evaluate` (no float64 copy of float32 inputs).
-/// (Used by the sparsity, pruning and quantization families; a candidate for Core.)
-public protocol ScalarPenalty: Penalty {
-    func evaluate<T: Scalar>(_ w: Tensor<T>, _ inputs: Inputs, scale: Double, into g: Tensor<T>) throws -> Double
-}
-
-extension ScalarPenalty {
-    public func valueAndGradient(_ w: Tensor<Double>, _ inputs: Inputs, scale: Double, into g: Tensor<Double>) throws -> Double {
-        try evaluate(w, inputs, scale: scale, into: g)
-    }
-    public func valueAndGradient(_ w: Tensor<Float>, _ inputs: Inputs, scale: Double, into g: Tensor<Float>) throws -> Double {
-        try evaluate(w, inputs, scale: scale, into: g)
-    }
-}
-
-/// A `ScalarPenalty` whose prox is written once, generically over the element type.
-public protocol ScalarProximal: ScalarPenalty, ProximalPenalty {
-    func proximal<T: Scalar>(_ v: Tensor<T>, t: Double, _ inputs: Inputs, into out: Tensor<T>) throws
-}
-
-extension ScalarProximal {
-    public func prox(_ v: Tensor<Double>, t: Double, _ inputs: Inputs, into out: Tensor<Double>) throws {
-        try proximal(v, t: t, inputs, into: out)
-    }
-    public func prox(_ v: Tensor<Float>, t: Double, _ inputs: Inputs, into out: Tensor<Float>) throws {
-        try proximal(v, t: t, inputs, into: out)
-    }
-}
 
 // MARK: Top-k projection
 
@@ -60,7 +31,7 @@ extension ScalarProximal {
 ///   choice, medium confidence: no AWP code found); the iteration is the caller's.
 /// - Reference: Blumensath & Davies, "Iterative hard thresholding for compressed sensing", 2009;
 ///   AWP (arXiv 2506.10205). Catalogue: penalties_sparsity §5.
-public struct TopKProjection: ScalarProximal {
+public struct TopKProjection: GenericProximal {
     public static let id = "topk_projection"
     public enum Axis: String, Sendable { case none, row }
     public enum Size: Sendable, Equatable { case k(Int), sparsity(Double) }
@@ -226,12 +197,21 @@ public struct CEL0: ElementwiseProximal {
 
 // MARK: Smoothed ℓ0 and STVS (Displacement-Sparse Neural OT)
 
+/// 1 − e^{−z} for z ≥ 0 given e = e^{−z}: the series z(1 − z/2(1 − z/3(…))) below 1/4 (to z¹³,
+/// truncation < 3e-18), where 1 − e would cancel; 1 − e above (relative error < 6e-16).
+@inlinable func oneMinusExpNegative(_ z: Double, _ e: Double) -> Double {
+    guard z < 0.25 else { return 1 - e }
+    var s = 1.0
+    for k in stride(from: 13, through: 2, by: -1) { s = 1 - z / Double(k) * s }
+    return z * s
+}
+
 /// Gaussian-smoothed count of non-zeros (→ ‖W‖₀ as ε → 0).
 /// ```
 /// R(W) = Σ (1 − exp(−w²/(2ε²)))        ∂R/∂w = (w/ε²)·exp(−w²/(2ε²))
 /// ```
 /// - Parameters: `eps` ε > 0 (default 0.1 for weights; DisNOT uses 1 and 0.01 on displacements).
-/// - Stability: 1 − e^{−x} is computed as −expm1(−x) (exact for tiny w).
+/// - Stability: 1 − e^{−z} is summed as a series for small z (no cancellation for tiny w).
 /// - Reference: Chen, Xie, Zhang, "Displacement-Sparse Neural Optimal Transport";
 ///   PeterLauLukChen/DisNOT. Catalogue: penalties_sparsity §8.
 public struct SmoothedL0: ElementwisePenalty {
@@ -240,7 +220,8 @@ public struct SmoothedL0: ElementwisePenalty {
     public init(eps: Double = 0.1) { self.eps = eps }
     @inlinable public func phi(_ x: Double) -> (Double, Double) {
         let z = x * x / (2 * eps * eps)
-        return (-expm1(-z), x / (eps * eps) * exp(-z))
+        let e = Kernels.exp(-z)
+        return (oneMinusExpNegative(z, e), x / (eps * eps) * e)
     }
 }
 

@@ -8,6 +8,14 @@ extension Registry {
         all += orthogonality
         all += crossEntropy
         all += sparseMaps
+        all += labelSmoothing
+        all += entropyRegularizers
+        all += zLosses
+        all += noisySoftmax
+        all += sparseLosses
+        all += stableMax
+        all += focal
+        all += wrappers
         all += sparsity
         all += sparseEnvelope
         all += pruning
@@ -17,6 +25,19 @@ extension Registry {
         all += spectral
         all += energy
         all += distribution
+        all += softmaxes
+        all += attentionMaps
+        all += activations
+        all += diffusionWeighting
+        all += distillation
+        all += quantile
+        all += ranking
+        all += labelProportions
+        all += selfTargets
+        all += totalVariation
+        all += smoothness
+        all += features
+        all += collapse
         return all
     }
 }

@@ -21,7 +21,7 @@ extension ComponentInfo {
             case .int(let a, let b):
                 lo = a == .min ? "null" : String(a); hi = b == .max ? "null" : String(b)
             case .choice(let c): choices = "[" + c.map(s).joined(separator: ",") + "]"
-            case .bool: break
+            case .bool, .text: break
             }
             var open = ""
             if case .real(_, _, let lo_, let hi_) = p.type { open = ",\"min_exclusive\":\(lo_),\"max_exclusive\":\(hi_)" }
@@ -68,7 +68,7 @@ func rangeText(_ t: ParamType) -> String {
         if lo == .min && hi == .max { return "" }
         return ", [" + (lo == .min ? "-inf" : String(lo)) + ", " + (hi == .max ? "inf" : String(hi)) + "]"
     case .choice(let c): return ": " + c.joined(separator: " | ")
-    case .bool: return ""
+    case .bool, .text: return ""
     }
 }
 

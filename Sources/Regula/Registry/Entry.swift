@@ -143,15 +143,15 @@ public struct Entry: Sendable {
     public static func penalty(
         _ id: String, family: String, summary: String, formula: String, reference: String,
         confidence: String = "high", notes: String = "", strength: Double,
-        params: [ParamSpec] = [], data: [InputSpec] = [], inputs: [InputSpec] = [], prox: Bool = false,
-        check: CheckSpec = CheckSpec(), examples: [WorkedExample] = [],
+        params: [ParamSpec] = [], data: [InputSpec] = [], inputs: [InputSpec] = [], state: [ParamSpec] = [],
+        prox: Bool = false, check: CheckSpec = CheckSpec(), examples: [WorkedExample] = [],
         make: @escaping @Sendable (Params) throws -> any Penalty
     ) -> Entry {
         let info = ComponentInfo(
             id: id, kind: .penalty, family: family, summary: summary, formula: formula,
             reference: reference, confidence: confidence, notes: notes,
             params: [.real("strength", strength, min: 0, "multiplies value and gradient; prox uses step·strength")] + params,
-            data: data, inputs: inputs, hasProx: prox)
+            data: data, inputs: inputs, state: state, hasProx: prox)
         return Entry(info: info, check: check, examples: examples) { .penalty(try make($0)) }
     }
 

@@ -7,6 +7,13 @@ public protocol PointwiseFunction {
     func phi(_ x: Double) -> (Double, Double)
 }
 
+/// A closure as a `PointwiseFunction`.
+@usableFromInline struct ClosureFunction: PointwiseFunction {
+    @usableFromInline let phi: (Double) -> (Double, Double)
+    @inlinable init(phi: @escaping (Double) -> (Double, Double)) { self.phi = phi }
+    @inlinable func phi(_ x: Double) -> (Double, Double) { phi(x) }
+}
+
 /// A scalar proximal map x ↦ prox_{tφ}(x), for the specialised `Kernels.prox`.
 public protocol PointwiseProx {
     func proxScalar(_ v: Double, t: Double) -> Double
@@ -56,39 +63,16 @@ extension Kernels {
         }
     }
 
-    /// One pass over `x`: writes `g[i] = scale * φ'(x[i])` and returns `scale * Σ φ(x[i])`,
-    /// the sum accumulated in Double (4 interleaved accumulators per chunk, chunks combined
-    /// in order, so the result is deterministic). `phi` returns (φ(x), φ'(x)).
+    /// The same one pass with φ given as a closure (a call per element: prefer a
+    /// `PointwiseFunction` conformer on hot paths).
     @inlinable
     public static func valueAndGradient<T: Scalar>(
         _ x: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>, count: Int, scale: Double,
         _ phi: (Double) -> (Double, Double)
     ) -> Double {
-        var partial = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        Parallel.chunks(count) { chunk, range in
-            var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-            var i = range.lowerBound
-            let end = range.upperBound
-            while i + 4 <= end {
-                let (v0, d0) = phi(x[i].double), (v1, d1) = phi(x[i + 1].double)
-                let (v2, d2) = phi(x[i + 2].double), (v3, d3) = phi(x[i + 3].double)
-                a0 += v0; a1 += v1; a2 += v2; a3 += v3
-                g[i] = T(scale * d0); g[i + 1] = T(scale * d1)
-                g[i + 2] = T(scale * d2); g[i + 3] = T(scale * d3)
-                i += 4
-            }
-            while i < end {
-                let (v, d) = phi(x[i].double)
-                a0 += v; g[i] = T(scale * d); i += 1
-            }
-            withUnsafeMutableBytes(of: &partial) {
-                $0.assumingMemoryBound(to: Double.self)[chunk] = (a0 + a1) + (a2 + a3)
-            }
+        withoutActuallyEscaping(phi) { phi in
+            valueAndGradient(x, g, count: count, scale: scale, ClosureFunction(phi: phi))
         }
-        let s = withUnsafeBytes(of: &partial) { p in
-            p.assumingMemoryBound(to: Double.self).reduce(0, +)
-        }
-        return scale * s
     }
 
     /// `out[i] = f(x[i])` (computed in Double); `out` may alias `x`.
@@ -140,19 +124,27 @@ extension Kernels {
         return a0 + a1
     }
 
-    /// Index of the first NaN or infinity, or nil.
+    /// Index of the first NaN or infinity, or nil (split over threads for large inputs).
     @inlinable
     public static func firstNonFinite<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Int? {
-        var i = 0
-        while i + 8 <= count {
-            // x·0 is 0 for finite x and NaN otherwise: one branch per block of 8.
-            var acc: T = 0
-            for k in 0..<8 { acc += x[i + k] * 0 }
-            if !acc.isFinite { for k in 0..<8 where !x[i + k].isFinite { return i + k } }
-            i += 8
+        var found = (Int.max, Int.max, Int.max, Int.max, Int.max, Int.max, Int.max, Int.max)
+        Parallel.chunks(count) { chunk, range in
+            var i = range.lowerBound
+            var hit = Int.max
+            scan: while i < range.upperBound {
+                let end = Swift.min(i + 64, range.upperBound)
+                // x·0 is 0 for finite x and NaN otherwise: one branch per block of 64.
+                var acc: T = 0
+                for k in i..<end { acc += x[k] * 0 }
+                if !acc.isFinite {
+                    for k in i..<end where !x[k].isFinite { hit = k; break scan }
+                }
+                i = end
+            }
+            withUnsafeMutableBytes(of: &found) { $0.assumingMemoryBound(to: Int.self)[chunk] = hit }
         }
-        while i < count { if !x[i].isFinite { return i }; i += 1 }
-        return nil
+        let first = withUnsafeBytes(of: &found) { $0.assumingMemoryBound(to: Int.self).min()! }
+        return first == Int.max ? nil : first
     }
 
     /// sign with sign(0) = 0.

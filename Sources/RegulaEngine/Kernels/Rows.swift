@@ -8,8 +8,14 @@ extension Kernels {
         for i in 0..<rows { norms[i] = sumOfSquares(x + i * cols, count: cols).squareRoot() }
     }
 
-    /// Sorts `values` in descending order (ties keep their original order).
+    /// Sorts `values` in descending order (equal values are interchangeable).
+    /// Negate, sort ascending with the specialised `<`, negate back: no comparison closure.
+    @inlinable
     public static func sortDescending(_ values: inout [Double]) {
-        values.sort(by: >)
+        values.withUnsafeMutableBufferPointer { b in
+            for i in b.indices { b[i] = -b[i] }
+            b.sort()
+            for i in b.indices { b[i] = -b[i] }
+        }
     }
 }

@@ -13,7 +13,7 @@ extension Kernels {
         for k in 0..<count { m = Swift.max(m, z[k].double) }
         if !m.isFinite { return (m, m) }
         var s = 0.0
-        for k in 0..<count { s += exp(z[k].double - m) }  // shifted: every term ≤ 1, the max term = 1
+        for k in 0..<count { s += Kernels.exp(z[k].double - m) }  // shifted: every term ≤ 1, the max term = 1
         return (m + log(s), m)
     }
 
@@ -24,7 +24,7 @@ extension Kernels {
         var m = -Double.infinity
         for k in 0..<count { m = Swift.max(m, z[k].double) }
         var s = 0.0
-        for k in 0..<count { let e = exp(z[k].double - m); p[k] = e; s += e }
+        for k in 0..<count { let e = Kernels.exp(z[k].double - m); p[k] = e; s += e }
         let inv = 1 / s
         for k in 0..<count { p[k] *= inv }
         return m + log(s)

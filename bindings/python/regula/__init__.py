@@ -80,7 +80,7 @@ def _prepare(x, what, allow_int=False):
         dt = dt.newbyteorder("=")
     codes = _ALL_CODES if allow_int else _FLOAT_CODES
     if np.dtype(dt) not in codes:
-        if allow_int and a.dtype.kind in "iu":
+        if allow_int and a.dtype.kind in "iub":  # other integer widths and boolean masks
             a = a.astype(np.int64)
             dt = a.dtype
         else:
@@ -99,15 +99,19 @@ class _Slot:
     """A reusable rg_array (struct and shape buffer): filling it costs a few field stores, so a
     call on small arrays stays in the microseconds. One per argument position per handle;
     handles are used by one thread at a time (the C ABI's rule)."""
-    __slots__ = ("struct", "ref", "_shape", "array")
+    __slots__ = ("struct", "ref", "_shape", "array", "_dims")
 
     def __init__(self):
         self._shape = (c_int64 * 8)()
         self.struct = _lib.rg_array(None, 0, 0, ctypes.cast(self._shape, _PTR64), None)
         self.ref = byref(self.struct)
-        self.array = None
+        self.array = self._dims = None
 
     def set(self, a):
+        # The same array object again (a reused buffer or parameter): its data pointer cannot
+        # have moved while we hold a reference, so only the shape needs checking.
+        if a is self.array and a.shape == self._dims:
+            return self.ref
         st, shape = self.struct, self._shape
         try:  # the cheapest way to the data pointer of a writeable array
             st.data = _addressof(_c_char.from_buffer(a)) if a.size else a.ctypes.data
@@ -119,7 +123,7 @@ class _Slot:
             raise RegulaError(f"rank {nd} is above the limit of 8")
         for i, d in enumerate(a.shape):
             shape[i] = d
-        self.array = a  # keep the memory alive for the call
+        self.array, self._dims = a, a.shape  # keeps the memory alive until the next set
         return self.ref
 
 
@@ -265,6 +269,11 @@ class Penalty(_Handle):
         _check(_L.rg_penalty_prox(self._h, self._x.set(x), float(step), items, n, self._o.set(o)))
         return o
 
+    def update(self, **state):
+        """Advances a stateful penalty, e.g. ``update(step=100)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_penalty_update(self._h, text))
+
 
 _eval_penalty = _L.rg_penalty_eval
 
@@ -329,8 +338,13 @@ class OutputMap(_Handle):
         o = _output(out, v.array.shape, v.array.dtype, "vjp")
         ov = _View(o)
         items, n, keep = _named(inputs, "input")
-        _check(_L.rg_map_vjp(self._h, byref(v.struct), byref(c.struct), items, n, byref(ov.struct)))
+        _check(_L.rg_map_vjp(self._h, v.ref, c.ref, items, n, ov.ref))
         return o
+
+    def update(self, **state):
+        """Advances a stateful map, e.g. ``update(step=3)``."""
+        text, _ = _split_params(state)
+        _check(_L.rg_map_update(self._h, text))
 
 
 def penalty(component_id, **params):

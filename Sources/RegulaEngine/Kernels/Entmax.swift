@@ -1,0 +1,37 @@
+// Regula engine — the 1.5-entmax threshold (exact sort algorithm), shared by the map and the loss.
+
+extension Kernels {
+    /// τ of 1.5-entmax for one row, on the half-scaled shifted values `x = (z − max z)/2`:
+    /// p = max(x − τ, 0)² sums to 1. Returns (τ, max z). `sorted` is caller scratch.
+    /// ```
+    /// x sorted descending; for k = 1..K: μ_k = mean(x_(1..k)), ms_k = mean(x_(1..k)²),
+    /// ss_k = k(ms_k − μ_k²), δ_k = (1 − ss_k)/k, τ_k = μ_k − sqrt(max(δ_k, 0));
+    /// k* = #{k : τ_k ≤ x_(k)},  τ = τ_{k*}
+    /// ```
+    /// An empty row returns (0, −inf).
+    @inlinable
+    public static func entmax15Threshold<T: Scalar>(_ z: UnsafePointer<T>, count: Int,
+                                                    sorted: inout [Double]) -> (tau: Double, max: Double) {
+        guard count > 0 else { return (0, -.infinity) }
+        var m = -Double.infinity
+        for j in 0..<count { m = Swift.max(m, z[j].double) }
+        sorted.removeAll(keepingCapacity: true)
+        for j in 0..<count { sorted.append((z[j].double - m) / 2) }  // shift first: exact at |z| = 1e4
+        sortDescending(&sorted)
+        func tauAt(_ k: Int, _ sum: Double, _ sumSq: Double) -> Double {
+            let n = Double(k)
+            let mean = sum / n, meanSq = sumSq / n
+            let delta = (1 - n * (meanSq - mean * mean)) / n
+            return mean - Swift.max(delta, 0).squareRoot()
+        }
+        var sum = 0.0, sumSq = 0.0, support = 0
+        for k in 0..<count {
+            sum += sorted[k]; sumSq += sorted[k] * sorted[k]
+            if tauAt(k + 1, sum, sumSq) <= sorted[k] { support += 1 }
+        }
+        // k* = number of k that satisfy the condition (entmax's rule), then τ = τ_{k*}.
+        sum = 0; sumSq = 0
+        for k in 0..<support { sum += sorted[k]; sumSq += sorted[k] * sorted[k] }
+        return (tauAt(support, sum, sumSq), m)
+    }
+}
