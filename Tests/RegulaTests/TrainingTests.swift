@@ -93,7 +93,7 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
     }
 }
 
-@Suite struct FloodingTests {
+@Suite struct TrainerFloodingTests {
     /// A graph whose only objective term is the loss; returns (graph, L).
     func graph() throws -> (Graph, Double) {
         let g = Graph(seed: 2)
@@ -295,6 +295,7 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
                      { c in c.transforms = ["iss_p:ratio=0.3", "lawn:warmup=20,layers=all"] },
                      { c in c.transforms = ["mixup:alpha=0.4"]; c.model = ModelSpec(widths: [16], quantBits: 6) },
                      { c in c.transforms = ["autosparse_ga:threshold_init=-1"] },
+                     { c in c.loss = "maxsup:alpha_begin=0.1,alpha_end=0.2,total_steps=50" },  // stateful: "step" is fed
                      { c in c.model = ModelSpec(widths: [16], activationMap: "sparsemax", gaussianNoise: 0.1, gaussianDropout: 0.1) },
                      { c in c.penalties = [PenaltySpec(id: "l2", params: "strength=1e-3")]; c.outputMap = "sparsemax" }] {
             let r = try Trainer.run(train: train, test: test, config: config(edit))

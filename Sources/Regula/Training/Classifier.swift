@@ -84,6 +84,8 @@ public final class Classifier {
     /// Weight matrices (name, parameter node, node the layer uses) in layer order; the two nodes
     /// differ under quantisation noise or AutoSparse.
     public let weights: [(name: String, node: NodeRef, effective: NodeRef)]
+    /// Output-map and activation nodes (the trainer feeds their state: "step", "epoch").
+    public let mapOps: [MapOp]
     /// The AutoSparse ops, whose α the trainer anneals.
     public let autoSparseOps: [AutoSparseThreshold]
     /// Prox steps to run after each update.
@@ -111,6 +113,7 @@ public final class Classifier {
         self.softTargets = softTargets
         var h = x, width = features
         var sparseOps: [AutoSparseThreshold] = []
+        var maps: [MapOp] = []
         var effective: [NodeRef] = []
         /// The weights a layer uses: AutoSparse thresholding, then quantisation noise.
         func layerWeights(_ w: NodeRef, _ name: String) throws -> NodeRef {
@@ -139,7 +142,9 @@ public final class Classifier {
             }
             if let spec = model.activationMap {
                 let (id, text) = TransformCatalog.split(spec)
-                z = try g.custom(try MapOp(try Registry.shared.map(id, text)), [z])
+                let op = try MapOp(try Registry.shared.map(id, text))
+                maps.append(op)
+                z = try g.custom(op, [z])
             } else {
                 z = g.activation(z, model.activation)
             }
@@ -156,7 +161,9 @@ public final class Classifier {
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)
-            scores = try g.custom(try MapOp(try Registry.shared.map(id, text)), [logits])
+            let op = try MapOp(try Registry.shared.map(id, text))
+            maps.append(op)
+            scores = try g.custom(op, [logits])
         }
         let (lid, ltext) = TransformCatalog.split(loss)
         lossOp = try LossOp(try Registry.shared.loss(lid, ltext))
@@ -172,6 +179,7 @@ public final class Classifier {
         }
         self.weights = zip(weights, effective).map { ($0.0, $0.1, $1) }
         autoSparseOps = sparseOps
+        mapOps = maps
         proxSteps = prox
     }
 }

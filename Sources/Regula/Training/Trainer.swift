@@ -160,7 +160,17 @@ public enum Trainer {
         let k = train.classes
         var lastLoss = 0.0
         let evaluate: () throws -> Double = { try objective(g, flood: flood) }
+        // Stateful components (schedules) get the 0-based step and epoch counters they declare.
+        var stateful: [(names: [String], update: (String) throws -> Void)] = []
+        let lossInstance = model.lossOp.loss
+        stateful.append((lossInstance.info.state.map(\.name), { try lossInstance.update($0) }))
+        for m in model.mapOps { let inst = m.map; stateful.append((inst.info.state.map(\.name), { try inst.update($0) })) }
+        stateful = stateful.filter { !$0.names.isEmpty }
+        func setState(_ name: String, _ value: Int) throws {
+            for s in stateful where s.names.contains(name) { try s.update("\(name)=\(value)") }
+        }
         for epoch in 1...c.epochs {
+            try setState("epoch", epoch - 1)
             if let a = c.model.autoSparse {
                 let alpha = AutoSparseThreshold.alpha(progress: Double(epoch - 1) / Double(c.epochs), alpha0: a.alpha0, reset: a.reset)
                 for op in model.autoSparseOps { op.alpha = alpha }
@@ -179,6 +189,7 @@ public enum Trainer {
                 } else {
                     try g.feed([model.x: bx, model.y: by])
                 }
+                try setState("step", stepper.step)
                 let l = try stepper.step(evaluate)
                 guard l.isFinite else { throw RegulaError.invalidArgument("the training loss became non-finite at epoch \(epoch); lower the learning rate") }
                 total += l * Double(idx.count)
