@@ -277,8 +277,8 @@ typedef rg_status (*rg_grad_fn)(void *ctx, double *loss);
 /**
  * Creates an optimizer. IN optimizer: "sgd", "adam" or "adamw" (Adam + decoupled weight decay).
  * IN params: "lr=0.1,momentum=0.9,nesterov=true,beta1=0.9,beta2=0.999,eps=1e-8,weight_decay=0.01,
- * schedule=constant|cosine|step,warmup=0,total_steps=1,step_every=1,gamma=0.1" (any subset; these
- * are the defaults except lr=1e-3). IN transforms: NULL or ";"-separated specs such as
+ * schedule=constant|cosine|step,warmup=0,total_steps=1,step_every=1,gamma=0.1,seed=0" (any subset;
+ * the defaults are these values with lr=1e-3 and schedule=constant; seed seeds grad_noise). IN transforms: NULL or ";"-separated specs such as
  * "clip_global_norm:max_norm=1;sam:rho=0.05;prox_step:penalty=l1,strength=1e-4".
  * Order of a step: raw gradient (a wrapper may re-evaluate it) → l2_grad → perp_grad →
  * grad_noise → clipping → optimizer direction → decoupled decay → × lr → apply → prox_step.

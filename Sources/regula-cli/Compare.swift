@@ -50,8 +50,9 @@ struct Compare: ParsableCommand {
     func run() throws {
         var base = try modelOptions.config()
         // The default grid trains a smaller model for fewer epochs unless the user chose.
-        if !CommandLine.arguments.contains("--epochs") { base.epochs = 20 }
-        if !CommandLine.arguments.contains("--widths") { base.model.widths = [256] }
+        func given(_ flag: String) -> Bool { CommandLine.arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") } }
+        if !given("--epochs") { base.epochs = 20 }
+        if !given("--widths") { base.model.widths = [256] }
         let registry = Registry.shared
         func present(_ id: String, _ kind: Kind) -> Bool { registry.ids(kind: kind).contains(id) }
 

@@ -287,11 +287,12 @@ public enum OptimizerFactory {
         .int("total_steps", 1, min: 1, "steps of the cosine decay (warmup included)"),
         .int("step_every", 1, min: 1, "steps between decays of the step schedule"),
         .real("gamma", 0.1, min: 0, "factor of the step schedule"),
+        .int("seed", 0, min: 0, "seed of stochastic transforms (grad_noise)"),
     ]
 
     /// A stepper over `slots`. Flooding (a loss transform) is refused: apply it to the loss.
     public static func make(optimizer: String, params text: String, transforms: [String],
-                            slots: [ParameterSlot], seed: UInt64 = 0) throws -> Stepper {
+                            slots: [ParameterSlot]) throws -> Stepper {
         let info = TransformInfo(id: optimizer, kind: .gradTransform, summary: "", formula: "", reference: "",
                                  confidence: "", notes: "", params: params)
         let p = Params(component: optimizer, values: try TransformCatalog.values(info, text), data: [:])
@@ -303,6 +304,7 @@ public enum OptimizerFactory {
         let (opt, base) = try Trainer.optimizer(c)
         var steps = base
         var wrapper: GradientWrapper? = nil
+        let seed = UInt64(try p.int("seed"))
         for spec in transforms {
             switch try TransformCatalog.make(spec, seed: seed) {
             case .step(let t): steps.append(t)
