@@ -143,6 +143,9 @@ struct Train: ParsableCommand {
     @Option(help: "Penalty on the weight matrices (repeatable).")
     var penalty: [String] = []
 
+    @Option(name: .customLong("feature-penalty"), help: "Penalty on the penultimate features, e.g. least_volume=1e-3 (repeatable).")
+    var featurePenalty: [String] = []
+
     @Option(help: "Training transform (repeatable).")
     var transform: [String] = []
 
@@ -169,6 +172,7 @@ struct Train: ParsableCommand {
         var c = try modelOptions.config()
         c.loss = loss; c.outputMap = outputMap; c.transforms = transform; c.seed = seed
         c.penalties = try penalty.map(PenaltySpec.parse)
+        c.featurePenalties = try featurePenalty.map(PenaltySpec.parse)
         let (train, test, path) = try dataOptions.load()
         let report = try Trainer.run(train: train, test: test, config: c) { e in
             guard !quiet else { return }
@@ -185,7 +189,8 @@ struct Train: ParsableCommand {
 }
 
 func configSummary(_ c: TrainConfig) -> String {
-    let pen = c.penalties.isEmpty ? "none" : c.penalties.map(\.description).joined(separator: " ")
+    let pen = c.penalties.isEmpty && c.featurePenalties.isEmpty ? "none"
+        : (c.penalties.map(\.description) + c.featurePenalties.map { "features:" + $0.description }).joined(separator: " ")
     let tr = c.transforms.isEmpty ? "none" : c.transforms.joined(separator: " ")
     return "loss \(c.loss)\(c.outputMap.map { " after \($0)" } ?? ""); penalties \(pen); transforms \(tr); "
         + "\(c.optimizer) lr \(c.lr) \(c.schedule); widths \(c.model.widths); \(c.epochs) epochs × batch \(c.batch); seed \(c.seed)"
@@ -210,7 +215,7 @@ func reportJSON(_ r: TrainReport, config c: TrainConfig, data: String, train: In
     let obj: [String: Any] = [
         "data": data, "train_size": train, "test_size": test,
         "config": [
-            "loss": c.loss, "output_map": c.outputMap.map { $0 as Any } ?? NSNull(), "penalties": c.penalties.map(\.description),
+            "loss": c.loss, "output_map": c.outputMap.map { $0 as Any } ?? NSNull(), "penalties": c.penalties.map(\.description), "feature_penalties": c.featurePenalties.map(\.description),
             "transforms": c.transforms, "optimizer": c.optimizer, "lr": c.lr, "schedule": c.schedule,
             "widths": c.model.widths, "epochs": c.epochs, "batch": c.batch, "seed": c.seed,
         ] as [String: Any],

@@ -60,6 +60,19 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
         }
     }
 
+    @Test func featurePenaltiesWithLabelsHaveExactGradients() throws {
+        let ids = Set(Registry.shared.ids())
+        for (id, params) in [("least_volume", "strength=0.1"), ("neural_collapse_features", "strength=0.1")] where ids.contains(id) {
+            let c = try Classifier(features: 3, classes: 4, model: ModelSpec(widths: [5], activation: .tanh),
+                                   loss: "softmax_cross_entropy", featurePenalties: [PenaltySpec(id: id, params: params)], seed: 3)
+            var rng = RNG(seed: 8)
+            try c.graph.feed([c.x: (0..<18).map { _ in rng.normal() }, c.y: [0, 1, 2, 3, 0, 1]])
+            #expect(c.graph.objective.count == 2)
+            let worst = try graphGradcheck(c.graph)
+            #expect(worst < 1e-5, "\(id): \(worst)")
+        }
+    }
+
     @Test func lossNodeMatchesTheComponent() throws {
         let (g, x, y, z) = try graphWithScores(seed: 4, loss: "softmax_cross_entropy", map: nil, penalties: [])
         try g.feed([x: [0.3, -1, 2, 1, 0, 0.5], y: [2, 0]])

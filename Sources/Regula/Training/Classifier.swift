@@ -103,9 +103,11 @@ public final class Classifier {
 
     /// Builds the graph. `loss` and `outputMap` are "id" or "id:params" specs.
     /// With `softTargets` the target input holds probabilities (batch, classes), else labels.
+    /// `featurePenalties` act on the penultimate features (the output layer's input, (batch, width));
+    /// a penalty that takes the input `labels` gets the batch labels.
     public init(features: Int, classes: Int, model: ModelSpec, loss: String,
-                outputMap: String? = nil, penalties: [PenaltySpec] = [], softTargets: Bool = false,
-                seed: UInt64) throws {
+                outputMap: String? = nil, penalties: [PenaltySpec] = [], featurePenalties: [PenaltySpec] = [],
+                softTargets: Bool = false, seed: UInt64) throws {
         let g = Graph(seed: seed)
         graph = g
         x = g.input(cols: features)
@@ -176,6 +178,18 @@ public final class Classifier {
                 throw RegulaError.invalidArgument("penalty '\(p.id)' needs per-call inputs; it cannot be attached to weights")
             }
             for (_, w) in weights { try g.minimize(try g.custom(PenaltyOp(instance), [w])) }
+        }
+        for p in featurePenalties {
+            guard !p.prox else { throw RegulaError.invalidArgument("feature penalty '\(p.id)': a prox acts on weights, not on features") }
+            let instance = try Registry.shared.penalty(p.id, p.params)
+            var names: [String] = [], nodes: [NodeRef] = []
+            for input in instance.info.inputs {
+                if input.name == "labels" && !softTargets { names.append("labels"); nodes.append(y); continue }
+                guard !input.required else {
+                    throw RegulaError.invalidArgument("feature penalty '\(p.id)' needs the input '\(input.name)', which the trainer cannot supply")
+                }
+            }
+            try g.minimize(try g.custom(PenaltyOp(instance, inputNames: names), [h] + nodes))
         }
         self.weights = zip(weights, effective).map { ($0.0, $0.1, $1) }
         autoSparseOps = sparseOps

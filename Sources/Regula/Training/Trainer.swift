@@ -14,6 +14,8 @@ public struct TrainConfig: Sendable {
     /// Optional registered output map applied to the logits before the loss.
     public var outputMap: String? = nil
     public var penalties: [PenaltySpec] = []
+    /// Penalties on the penultimate features (activation regularizers).
+    public var featurePenalties: [PenaltySpec] = []
     /// Transform specs "id:params" (catalogue transforms.md).
     public var transforms: [String] = []
     /// "adam", "adamw" (Adam + decoupled_weight_decay), "sgd".
@@ -147,7 +149,8 @@ public enum Trainer {
             }
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
-                                   outputMap: c.outputMap, penalties: c.penalties, softTargets: mixup != nil, seed: c.seed)
+                                   outputMap: c.outputMap, penalties: c.penalties, featurePenalties: c.featurePenalties,
+                                   softTargets: mixup != nil, seed: c.seed)
         let g = model.graph
         steps += model.proxSteps as [StepTransform]
         let perEpoch = (train.count + c.batch - 1) / c.batch
