@@ -9,20 +9,7 @@
 #include "regula.h"
 #include "regula_plugin.h"
 
-static int failures = 0, passed = 0;
-
-#define EXPECT(cond, ...)                                                  \
-    do {                                                                   \
-        if (cond) { passed++; } else {                                     \
-            failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, " (last error: %s)\n", rg_last_error());       \
-        }                                                                  \
-    } while (0)
-
-#define EXPECT_STATUS(call, want) \
-    do { rg_status s_ = (call); EXPECT(s_ == (want), "%s returned %d, expected %d", #call, s_, want); } while (0)
+#include "expect.h"
 
 static int close_to(double a, double b) { return fabs(a - b) <= 1e-6 * (1 + fabs(b)); }
 

@@ -7,20 +7,7 @@
 
 #include "regula.h"
 
-static int failures = 0, passed = 0;
-
-#define EXPECT(cond, ...)                                                  \
-    do {                                                                   \
-        if (cond) { passed++; } else {                                     \
-            failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, " (last error: %s)\n", rg_last_error());       \
-        }                                                                  \
-    } while (0)
-
-#define EXPECT_STATUS(call, want) \
-    do { rg_status s_ = (call); EXPECT(s_ == (want), "%s returned %d, expected %d", #call, s_, want); } while (0)
+#include "expect.h"
 
 /* L = ½ (w − c)ᵀ diag(1, 10) (w − c), c = (0.2, 0): the SAM example of transforms.md §3. */
 typedef struct { double *w, *g; int calls, fail_at; } quad;

@@ -71,37 +71,37 @@ public final class LogitAttenuatingWeightNorm {
     }
 
     /// The two transforms: the tangent projection (before clipping) and the renormalisation.
-    public var transforms: [StepTransform] { [Projection(self), Renormalization(self)] }
+    public var transforms: [StepTransform] { [Part(self, .project), Part(self, .postStep)] }
 
-    final class Projection: StepTransform {
-        let id = "lawn", stage = TransformStage.project
-        let owner: LogitAttenuatingWeightNorm  // strong: the owner is referenced only by its transforms
-        init(_ o: LogitAttenuatingWeightNorm) { owner = o }
-        func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
-            guard ctx.step >= owner.warmupSteps else { return }
-            for p in owner.constrained(params) {
-                let ww = Kernels.sumOfSquares(p.value, count: p.count)
-                if owner.radii[ObjectIdentifier(p)] == nil { owner.radii[ObjectIdentifier(p)] = ww.squareRoot() }
-                guard ww > 0 else { continue }  // a zero tensor has no tangent space: leave g
-                let c = Kernels.dot(p.value, p.grad, count: p.count) / ww
-                for i in 0..<p.count { p.grad[i] -= c * p.value[i] }
-            }
+    func project(_ params: [ParameterSlot]) {
+        for p in constrained(params) {
+            let ww = Kernels.sumOfSquares(p.value, count: p.count)
+            if radii[ObjectIdentifier(p)] == nil { radii[ObjectIdentifier(p)] = ww.squareRoot() }  // r at the switch
+            guard ww > 0 else { continue }  // a zero tensor has no tangent space: leave g
+            let c = Kernels.dot(p.value, p.grad, count: p.count) / ww
+            for i in 0..<p.count { p.grad[i] -= c * p.value[i] }
         }
     }
 
-    final class Renormalization: StepTransform {
-        let id = "lawn", stage = TransformStage.postStep
-        let owner: LogitAttenuatingWeightNorm  // strong: the owner is referenced only by its transforms
-        init(_ o: LogitAttenuatingWeightNorm) { owner = o }
+    func renormalize(_ params: [ParameterSlot]) {
+        for p in constrained(params) {
+            guard let r = radii[ObjectIdentifier(p)] else { continue }
+            let n = Kernels.sumOfSquares(p.value, count: p.count).squareRoot()
+            guard n > 0 else { continue }
+            let s = r / n
+            for i in 0..<p.count { p.value[i] *= s }
+        }
+    }
+
+    /// One of LAWN's two stages.
+    final class Part: StepTransform {
+        let id = "lawn"
+        let stage: TransformStage
+        let owner: LogitAttenuatingWeightNorm  // strong: the owner is referenced only by its parts
+        init(_ o: LogitAttenuatingWeightNorm, _ stage: TransformStage) { owner = o; self.stage = stage }
         func apply(_ params: [ParameterSlot], _ ctx: StepContext) throws {
             guard ctx.step >= owner.warmupSteps else { return }
-            for p in owner.constrained(params) {
-                guard let r = owner.radii[ObjectIdentifier(p)] else { continue }
-                let n = Kernels.sumOfSquares(p.value, count: p.count).squareRoot()
-                guard n > 0 else { continue }
-                let s = r / n
-                for i in 0..<p.count { p.value[i] *= s }
-            }
+            if stage == .project { owner.project(params) } else { owner.renormalize(params) }
         }
     }
 }
