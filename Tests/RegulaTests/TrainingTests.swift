@@ -193,6 +193,53 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
     }
 }
 
+@Suite struct VATTests {
+    /// f(x) = Wx with W = [[1, 0], [0, 2], [−1, −1]] (catalogue transforms §11).
+    func model(entropy: Bool = false) throws -> Classifier {
+        let c = try Classifier(features: 2, classes: 3, model: ModelSpec(widths: []), loss: "softmax_cross_entropy",
+                               vat: true, entropy: entropy, seed: 1)
+        let w = c.graph.parameters[0]
+        for (i, v) in [1.0, 0, 0, 2, -1, -1].enumerated() { w.value[i] = v }
+        return c
+    }
+
+    @Test func catalogueExample() throws {
+        let c = try model()
+        let g = c.graph, term = try #require(c.vatTerm), target = try #require(c.vatTarget)
+        try g.feed([c.x: [0.5, 0.2], c.y: [0], target: [1.0 / 3, 1.0 / 3, 1.0 / 3]])
+        try g.forward()
+        let p = Array(UnsafeBufferPointer(start: g.value(c.logits).data, count: 3)).map { exp($0) }
+        let z = p.reduce(0, +), probs = p.map { $0 / z }
+        #expect(zip(probs, [0.4533, 0.41017, 0.13653]).allSatisfy { abs($0 - $1) < 1e-4 })
+        let vat = VirtualAdversarial(xi: 1e-6, epsilon: 2, iterations: 1)
+        let r = try vat.perturbation(c, x: [0.5, 0.2], targets: [0], p: probs, d0: [0.689, -0.724])
+        #expect(abs(r[0] - 0.733) < 1e-3 && abs(r[1] + 1.861) < 1e-3)
+        var weights = [Double](repeating: 0, count: g.objective.count)
+        weights[term] = 1
+        try g.feed([c.x: [0.5 + r[0], 0.2 + r[1]], c.y: [0], target: probs])
+        let ce = try Trainer.objective(g, weights: weights)
+        let h = -probs.reduce(0) { $0 + $1 * log($1) }
+        #expect(abs(h - 0.99605) < 1e-4)
+        #expect(abs(ce - h - 1.3588) < 1e-3)
+    }
+
+    @Test func entropyTermGradient() throws {
+        let c = try model(entropy: true)
+        let target = try #require(c.vatTarget)
+        var rng = RNG(seed: 2)
+        try c.graph.feed([c.x: (0..<8).map { _ in rng.normal() }, c.y: [0, 1, 2, 0], target: [Double](repeating: 1.0 / 3, count: 12)])
+        #expect(c.graph.objective.count == 3)
+        #expect(try graphGradcheck(c.graph) < 1e-6)
+    }
+
+    @Test func normalizeIsPerSampleUnit() {
+        var d: [Double] = [3, 4, 0, 0, -1e-9, 2e-9]
+        VirtualAdversarial.normalize(&d, rows: 3, cols: 2)
+        #expect(abs(d[0] - 0.6) < 1e-6 && abs(d[1] - 0.8) < 1e-6 && d[2] == 0 && d[3] == 0)
+        #expect(abs(d[4] * d[4] + d[5] * d[5] - 1) < 1e-5)  // the max-abs step keeps tiny rows finite
+    }
+}
+
 @Suite struct MixupTests {
     @Test func mixesInputsAndLabelsWithOneLambda() {
         var rng = RNG(seed: 5)
@@ -308,6 +355,7 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
                      { c in c.transforms = ["iss_p:ratio=0.3", "lawn:warmup=20,layers=all"] },
                      { c in c.transforms = ["mixup:alpha=0.4"]; c.model = ModelSpec(widths: [16], quantBits: 6) },
                      { c in c.transforms = ["autosparse_ga:threshold_init=-1"] },
+                     { c in c.transforms = ["vat:epsilon=1"] }, { c in c.transforms = ["vat_ent:epsilon=1", "sam", "flooding:b=0.1"] },
                      { c in c.loss = "maxsup:alpha_begin=0.1,alpha_end=0.2,total_steps=50" },  // stateful: "step" is fed
                      { c in c.model = ModelSpec(widths: [16], activationMap: "sparsemax", gaussianNoise: 0.1, gaussianDropout: 0.1) },
                      { c in c.penalties = [PenaltySpec(id: "l2", params: "strength=1e-3")]; c.outputMap = "sparsemax" }] {

@@ -92,6 +92,9 @@ public final class Classifier {
     public let proxSteps: [ProxStep]
     /// The target input holds probabilities rather than labels.
     public let softTargets: Bool
+    /// VAT: the input of the clean predictions and the index of the VAT objective term.
+    public let vatTarget: NodeRef?
+    public let vatTerm: Int?
 
     /// The target rows for labels: the labels, or one-hot rows with `softTargets`.
     public func targets(_ labels: [Int], classes: Int) -> [Double] {
@@ -107,10 +110,10 @@ public final class Classifier {
     /// a penalty that takes the input `labels` gets the batch labels.
     public init(features: Int, classes: Int, model: ModelSpec, loss: String,
                 outputMap: String? = nil, penalties: [PenaltySpec] = [], featurePenalties: [PenaltySpec] = [],
-                softTargets: Bool = false, seed: UInt64) throws {
+                softTargets: Bool = false, vat: Bool = false, entropy: Bool = false, seed: UInt64) throws {
         let g = Graph(seed: seed)
         graph = g
-        x = g.input(cols: features)
+        x = g.input(cols: features, gradient: vat)  // VAT differentiates with respect to the input
         y = g.input(cols: softTargets ? classes : 1)
         self.softTargets = softTargets
         var h = x, width = features
@@ -170,6 +173,15 @@ public final class Classifier {
         let (lid, ltext) = TransformCatalog.split(loss)
         lossOp = try LossOp(try Registry.shared.loss(lid, ltext))
         try g.minimize(try g.custom(lossOp, [scores, y]))
+        if vat {  // objective term 1: CE(p, softmax(logits)) against the fed clean predictions p
+            let target = g.input(cols: classes)
+            vatTarget = target
+            vatTerm = g.objective.count
+            try g.minimize(try g.custom(try LossOp(try Registry.shared.loss("softmax_cross_entropy")), [logits, target]))
+        } else {
+            vatTarget = nil; vatTerm = nil
+        }
+        if entropy { try g.minimize(try g.custom(SoftmaxEntropyOp(), [logits])) }
         var prox: [ProxStep] = []
         for p in penalties {
             let instance = try Registry.shared.penalty(p.id, p.params)

@@ -132,9 +132,13 @@ public enum Trainer {
         var wrapper: GradientWrapper? = nil
         var flood: Double? = nil
         var mixup: Mixup? = nil
+        var vat: VirtualAdversarial? = nil
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .autoSparse(let a): c.model.autoSparse = a
+            case .vat(let v):
+                guard vat == nil else { throw RegulaError.invalidArgument("vat is given twice") }
+                vat = v
             case .mixup(let m):
                 guard mixup == nil else { throw RegulaError.invalidArgument("mixup is given twice") }
                 mixup = m
@@ -150,7 +154,7 @@ public enum Trainer {
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
                                    outputMap: c.outputMap, penalties: c.penalties, featurePenalties: c.featurePenalties,
-                                   softTargets: mixup != nil, seed: c.seed)
+                                   softTargets: mixup != nil, vat: vat != nil, entropy: vat?.entropy ?? false, seed: c.seed)
         let g = model.graph
         steps += model.proxSteps as [StepTransform]
         let perEpoch = (train.count + c.batch - 1) / c.batch
@@ -162,7 +166,12 @@ public enum Trainer {
         var bx = [Double](), by = [Double]()
         let k = train.classes
         var lastLoss = 0.0
-        let evaluate: () throws -> Double = { try objective(g, flood: flood) }
+        var batchX: [Double] = [], batchT: [Double] = []
+        var vatRNG = RNG(seed: c.seed &+ 0x5641_54)
+        let evaluate: () throws -> Double = {
+            guard let vat else { return try objective(g, flood: flood) }
+            return try vat.evaluate(model, x: batchX, targets: batchT, flood: flood, rng: &vatRNG)
+        }
         // Stateful components (schedules) get the 0-based step and epoch counters they declare.
         var stateful: [(names: [String], update: (String) throws -> Void)] = []
         let lossInstance = model.lossOp.loss
@@ -188,10 +197,13 @@ public enum Trainer {
                 for i in idx { bx += train.x[i * train.features ..< (i + 1) * train.features]; by.append(Double(train.y[i])) }
                 if let mixup {
                     let m = mixup.mix(x: bx, labels: idx.map { train.y[$0] }, features: train.features, classes: k, rng: &rng)
-                    try g.feed([model.x: m.x, model.y: m.targets])
+                    batchX = m.x; batchT = m.targets
                 } else {
-                    try g.feed([model.x: bx, model.y: by])
+                    batchX = bx; batchT = by
                 }
+                var feed: [NodeRef: [Double]] = [model.x: batchX, model.y: batchT]
+                if let t = model.vatTarget { feed[t] = [Double](repeating: 1 / Double(k), count: idx.count * k) }
+                try g.feed(feed)
                 try setState("step", stepper.step)
                 let l = try stepper.step(evaluate)
                 guard l.isFinite else { throw RegulaError.invalidArgument("the training loss became non-finite at epoch \(epoch); lower the learning rate") }
@@ -222,17 +234,18 @@ public enum Trainer {
     /// One evaluation of a classifier graph on the fed batch: forward, then backward into the
     /// parameter gradients. The first objective term is the task loss L; with a flood level b it
     /// becomes |L − b| + b and its gradient seed sign(L − b) (sign(0) = 0), penalties unchanged.
-    /// Returns the (flooded) objective.
-    public static func objective(_ g: Graph, flood: Double? = nil) throws -> Double {
+    /// `weights` multiply the terms (default 1; 0 switches a term off). Returns the weighted
+    /// (flooded) objective.
+    public static func objective(_ g: Graph, flood: Double? = nil, weights: [Double]? = nil) throws -> Double {
         try g.forward()
         var terms = g.objectiveTerms
-        var seeds = [Double](repeating: 1, count: terms.count)
+        var seeds = weights ?? [Double](repeating: 1, count: terms.count)
         if let b = flood, !terms.isEmpty {
-            seeds[0] = Kernels.sign(terms[0] - b)
+            seeds[0] *= Kernels.sign(terms[0] - b)
             terms[0] = abs(terms[0] - b) + b
         }
         try g.backward(seeds: seeds)
-        return terms.reduce(0, +)
+        return zip(terms, weights ?? seeds.map { _ in 1 }).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
     static func countCorrect(_ z: Tensor<Double>, _ labels: [Double], classes k: Int) -> Int {
@@ -254,8 +267,10 @@ public enum Trainer {
         var b0 = 0
         while b0 < d.count {
             let hi = Swift.min(b0 + batch, d.count)
-            try g.feed([model.x: Array(d.x[b0 * d.features ..< hi * d.features]),
-                        model.y: model.targets(Array(d.y[b0..<hi]), classes: d.classes)])
+            var feed: [NodeRef: [Double]] = [model.x: Array(d.x[b0 * d.features ..< hi * d.features]),
+                                             model.y: model.targets(Array(d.y[b0..<hi]), classes: d.classes)]
+            if let t = model.vatTarget { feed[t] = [Double](repeating: 1 / Double(d.classes), count: (hi - b0) * d.classes) }
+            try g.feed(feed)
             try g.forward()
             logits += g.value(model.logits).buffer
             b0 = hi

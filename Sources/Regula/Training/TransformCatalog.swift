@@ -57,6 +57,8 @@ public enum BuiltTransform {
     case flood(Double)
     /// A batch transform (mixup): the trainer feeds mixed inputs and soft targets.
     case mixup(Mixup)
+    /// Virtual adversarial training: an extra loss term from input perturbations.
+    case vat(VirtualAdversarial)
     /// A layer change (AutoSparse): the trainer thresholds every weight matrix.
     case autoSparse((alpha0: Double, reset: Double, thresholdInit: Double))
 }
@@ -158,6 +160,21 @@ public enum TransformCatalog {
                       confidence: "high",
                       notes: "One λ per batch, partners from a fresh random permutation (the official code; torchvision's MixUp rolls the batch instead). The loss receives soft targets, so it must accept probabilities.",
                       params: [real("alpha", 1, "α of Beta(α, α); 0 turns mixing off")]),
+        TransformInfo(id: "vat", kind: .lossTransform,
+                      summary: "virtual adversarial training: adds α·KL(p ‖ f(x + r_adv)) with r_adv from power iteration",
+                      formula: "d ← ∇_r KL(p‖f(x+r)) at r = ξ·normalize(d) (K times); r_adv = ε·normalize(d); L + α·KL(p‖f(x + r_adv)), p = softmax(f(x)) fixed",
+                      reference: "Virtual Adversarial Training: A Regularization Method for Supervised and Semi-Supervised Learning (Miyato et al. 2018), official vat_tf",
+                      confidence: "high",
+                      notes: "The training batch serves as the unlabelled batch. normalize as the official code (per-sample max-abs, then sqrt(1e-6 + Σd²)). ε is in the units of the scaled inputs (default 8 is the CIFAR-10 ZCA value; digits scaled to [0, 1] want ~1). +K+1 forward/backward passes per step; dropout draws fresh masks in each.",
+                      params: [real("epsilon", 8, minOpen: true, "ε"), real("xi", 1e-6, minOpen: true, "ξ"),
+                               .int("iterations", 1, min: 1, "power iterations K"), real("alpha", 1, minOpen: true, "weight α")]),
+        TransformInfo(id: "vat_ent", kind: .lossTransform,
+                      summary: "VAT plus the conditional entropy of the predictions (weight 1)",
+                      formula: "vat + H(p), H = −mean Σ_c p_c log p_c, gradient through p",
+                      reference: "Virtual Adversarial Training (Miyato et al. 2018), official vat_tf",
+                      confidence: "high", notes: "As vat; the entropy is taken on the clean batch.",
+                      params: [real("epsilon", 8, minOpen: true, "ε"), real("xi", 1e-6, minOpen: true, "ξ"),
+                               .int("iterations", 1, min: 1, "power iterations K"), real("alpha", 1, minOpen: true, "weight α")]),
         TransformInfo(id: "autosparse_ga", kind: .layer,
                       summary: "AutoSparse: learnable soft threshold per layer; masked weights keep an annealed share α of their gradient",
                       formula: "Ŵ = sign(W)·ReLU(|W| − sigmoid(s)); ∂Ŵ/∂W = 1 (kept) or α_t (masked); α_t = α0·max(½(1+cos πt/T), 1 − sigmoid(−6 + 12t/T)), 0 from t/T ≥ reset",
@@ -248,6 +265,9 @@ public enum TransformCatalog {
             return .step(GradNoise(eta: try p.real("eta"), gamma: try p.real("gamma"), seed: seed &+ 0x6E6F_6973_65))
         case "flooding": return .flood(try p.real("b"))
         case "mixup": return .mixup(Mixup(alpha: try p.real("alpha")))
+        case "vat", "vat_ent":
+            return .vat(VirtualAdversarial(xi: try p.real("xi"), epsilon: try p.real("epsilon"), iterations: try p.int("iterations"),
+                                           alpha: try p.real("alpha"), entropy: id == "vat_ent"))
         case "autosparse_ga":
             return .autoSparse((try p.real("alpha0"), try p.real("reset"), try p.real("threshold_init")))
         case "iss_p": return .step(IterativeShrink(ratio: try p.real("ratio"), beta: try p.real("beta")))
@@ -318,6 +338,8 @@ public enum OptimizerFactory {
                 throw RegulaError.unsupported("mixup transforms the batch, not the gradient: mix the data before the loss")
             case .autoSparse:
                 throw RegulaError.unsupported("autosparse_ga changes the layers: build it into the model (AutoSparseThreshold)")
+            case .vat:
+                throw RegulaError.unsupported("vat adds a loss term from input perturbations: it needs the model, not only gradients")
             }
         }
         return Stepper(params: slots, optimizer: opt,

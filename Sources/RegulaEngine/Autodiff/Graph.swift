@@ -228,8 +228,12 @@ public final class Graph: @unchecked Sendable {
     public func shape(_ r: NodeRef) -> NodeShape { nodes[r.index].shape }
 
     /// A batch input of `cols` features per row (labels are an input of width 1).
-    public func input(cols: Int) -> NodeRef {
-        add(.input, [], NodeShape(rows: .batch, cols: cols))
+    /// With `gradient`, backward also computes the objective's gradient with respect to this
+    /// input (read it with `gradient(_:)`; adversarial perturbations such as VAT need it).
+    public func input(cols: Int, gradient: Bool = false) -> NodeRef {
+        let r = add(.input, [], NodeShape(rows: .batch, cols: cols))
+        nodes[r.index].needsGrad = gradient
+        return r
     }
 
     /// A trainable parameter of `shape`, initialised from `rng` (a seeded stream per graph).
