@@ -94,6 +94,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Linear warmup steps.")
     var warmup = 0
 
+    @Option(name: .customLong("step-every"), help: "The step schedule decays every this many epochs.")
+    var stepEvery = 30
+
+    @Option(name: .customLong("step-gamma"), help: "The step schedule's decay factor.")
+    var stepGamma = 0.1
+
     @Option(help: "Feature scaling: max (divide by the largest training value), standardize, none.")
     var scaling = "max"
 
@@ -117,6 +123,7 @@ struct ModelOptions: ParsableArguments {
         guard ["fake_quant", "uniform_noise"].contains(quantMode) else { throw ValidationError("--quant-mode must be fake_quant or uniform_noise") }
         c.optimizer = optimizer; c.lr = lr; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmup = warmup
+        c.stepEvery = stepEvery; c.stepGamma = stepGamma
         c.epochs = epochs; c.batch = batch; c.scaling = scaling
         return c
     }
