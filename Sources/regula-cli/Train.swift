@@ -94,6 +94,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Linear warmup steps.")
     var warmup = 0
 
+    @Option(help: "Parameter group settings, e.g. 'output:lr_scale=0.1' or 'bias:decay=true' (repeatable; names: layerN.weight/bias, output.weight/bias).")
+    var group: [String] = []
+
     @Option(name: .customLong("step-every"), help: "The step schedule decays every this many epochs.")
     var stepEvery = 30
 
@@ -124,6 +127,7 @@ struct ModelOptions: ParsableArguments {
         c.optimizer = optimizer; c.lr = lr; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmup = warmup
         c.stepEvery = stepEvery; c.stepGamma = stepGamma
+        c.groups = try group.map(ParamGroup.parse)
         c.epochs = epochs; c.batch = batch; c.scaling = scaling
         return c
     }

@@ -364,6 +364,21 @@ private func nearlyEqual(_ a: [Double], _ b: [Double], _ tol: Double = 1e-5) -> 
         }
     }
 
+    @Test func parameterGroups() throws {
+        #expect(try ParamGroup.parse("output:lr_scale=0.1,decay=false") == ParamGroup(pattern: "output", lrScale: 0.1, decay: false))
+        #expect(throws: (any Error).self) { try ParamGroup.parse("output:lr=1") }
+        #expect(throws: (any Error).self) { try ParamGroup.parse("output:lr_scale=-1") }
+        let train = blobs(150, seed: 1), test = blobs(60, seed: 2)
+        let frozen = try Trainer.run(train: train, test: test, config: config { $0.groups = [ParamGroup(pattern: ".", lrScale: 0)] })
+        let trained = try Trainer.run(train: train, test: test, config: config())
+        #expect(frozen.train.accuracy < 0.7 && trained.train.accuracy > 0.85)  // lr_scale 0 on every parameter: nothing moves
+        // decay switched on for every parameter: with λ = 0 the run is identical (a no-op flag)
+        let all = try Trainer.run(train: train, test: test, config: config {
+            $0.groups = [ParamGroup(pattern: ".", decay: true)]; $0.transforms = ["l2_grad:weight_decay=0"]
+        })
+        #expect(all.finalLoss == trained.finalLoss)  // λ = 0: the group flag alone changes nothing
+    }
+
     @Test func badConfigsAreErrors() {
         let d = blobs(30, seed: 1)
         #expect(throws: (any Error).self) { try Trainer.run(train: d, test: d, config: config { $0.optimizer = "lbfgs" }) }

@@ -26,6 +26,11 @@ public struct TrainConfig: Sendable {
     public var beta1 = 0.9, beta2 = 0.999, eps = 1e-8
     /// AdamW's λ.
     public var weightDecay = 0.01
+    /// Per-parameter-group settings, applied in order to parameters whose name contains the
+    /// pattern ("layer0.", "bias", "output.weight"): learning-rate multiplier and weight decay.
+    /// Names: layerN.weight / .bias / .norm.gain / .norm.bias / .threshold, output.weight / .bias.
+    /// Default without a rule: decay on matrices only.
+    public var groups: [ParamGroup] = []
     /// "constant", "cosine", "step".
     public var schedule = "cosine"
     /// Linear warmup steps.
@@ -41,6 +46,32 @@ public struct TrainConfig: Sendable {
     public var scaling = "max"
 
     public init() {}
+}
+
+/// Settings for the parameters whose name contains `pattern`.
+public struct ParamGroup: Sendable, Equatable {
+    public var pattern: String
+    public var lrScale: Double?
+    public var decay: Bool?
+    public init(pattern: String, lrScale: Double? = nil, decay: Bool? = nil) {
+        self.pattern = pattern; self.lrScale = lrScale; self.decay = decay
+    }
+
+    /// Parses "pattern:lr_scale=0.1,decay=false".
+    public static func parse(_ text: String) throws -> ParamGroup {
+        let (pattern, rest) = TransformCatalog.split(text)
+        guard !pattern.isEmpty else { throw RegulaError.invalidArgument("group '\(text)' has no name pattern") }
+        var g = ParamGroup(pattern: pattern)
+        for (name, v) in try ParamParser.parse(rest) {
+            switch (name, v) {
+            case ("lr_scale", .real(let x)) where x >= 0 && x.isFinite: g.lrScale = x
+            case ("lr_scale", .int(let x)) where x >= 0: g.lrScale = Double(x)
+            case ("decay", .bool(let b)): g.decay = b
+            default: throw RegulaError.invalidParameter(name: name, value: v.description, reason: "groups take lr_scale >= 0 and decay=true|false")
+            }
+        }
+        return g
+    }
 }
 
 /// Progress after each epoch.
@@ -156,6 +187,12 @@ public enum Trainer {
                                    outputMap: c.outputMap, penalties: c.penalties, featurePenalties: c.featurePenalties,
                                    softTargets: mixup != nil, vat: vat != nil, entropy: vat?.entropy ?? false, seed: c.seed)
         let g = model.graph
+        for rule in c.groups {
+            for slot in g.parameters where slot.name.contains(rule.pattern) {
+                if let s = rule.lrScale { slot.lrScale = s }
+                if let d = rule.decay { slot.decay = d }
+            }
+        }
         steps += model.proxSteps as [StepTransform]
         let perEpoch = (train.count + c.batch - 1) / c.batch
         let stepper = Stepper(params: g.parameters, optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
