@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run test test-swift test-c test-python plugins docs check-docs bench install install-files check-sanitizers clean
+.PHONY: all deps build run demo test test-swift test-c test-python plugins docs check-docs bench install install-files check-sanitizers clean
 
 all: build
 
@@ -36,8 +36,12 @@ plugins: $(SCAD)
 $(SCAD): examples/plugins/scad/scad.c include/regula.h include/regula_plugin.h
 	$(CC) $(CFLAGS_STRICT) -O2 -fPIC -shared $< -o $@ -lm
 
-# The main job on the embedded default.
+# The main job on the embedded default: the compare grid on the bundled UCI digits.
 run: build
+	$(CLI) compare --csv .build/compare.csv
+
+# "GD doesn't make the cut": proximal gradient vs subgradient descent on a lasso.
+demo: build
 	$(CLI) demo lasso
 
 test: build plugins test-swift test-c check-docs test-python
@@ -107,6 +111,7 @@ install-files:
 	install -m 644 $(LIB) $(PREFIX)/lib/libregula.so
 	install -m 644 include/regula.h include/regula_plugin.h $(PREFIX)/include/
 	install -m 755 $(CLI) $(PREFIX)/bin/regula
+	install -d $(PREFIX)/share/regula && install -m 644 data/digits.csv $(PREFIX)/share/regula/digits.csv
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e "s|@VERSION@|$$($(CLI) version | cut -d' ' -f2)|g" regula.pc.in > $(PREFIX)/lib/pkgconfig/regula.pc
 
 clean:

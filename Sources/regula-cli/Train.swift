@@ -19,7 +19,8 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("split-seed"), help: "Seed of the train/test split.")
     var splitSeed: UInt64 = 0
 
-    /// The data file: --data, $REGULA_DATA, ./data/digits.csv, or data/digits.csv above the executable.
+    /// The data file: --data, $REGULA_DATA, ./data/digits.csv, or data/digits.csv (or an installed
+    /// share/regula/digits.csv) above the executable.
     func path() throws -> String {
         if let data { return data }
         var candidates: [String] = []
@@ -28,6 +29,7 @@ struct DataOptions: ParsableArguments {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
             candidates.append(dir.appendingPathComponent("data/digits.csv").path)
+            candidates.append(dir.appendingPathComponent("share/regula/digits.csv").path)  // make install
             dir = dir.deletingLastPathComponent()
         }
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
