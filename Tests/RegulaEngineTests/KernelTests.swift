@@ -40,6 +40,16 @@ import RegulaEngine
         #expect(abs(l2 - 3.40760596444438) < 1e-12)
     }
 
+    @Test func simdSignAndAbsMatchScalar() {
+        let xs: [Double] = [-2.5, -0.0, 0.0, 3, .infinity, -.infinity, 1e-310, -1e-310]
+        let v = SIMD8<Double>(xs)
+        let a = Kernels.abs(v), s = Kernels.sign(v)
+        for l in 0..<8 {
+            #expect(a[l] == Swift.abs(xs[l]))
+            #expect(s[l] == Kernels.sign(xs[l]))
+        }
+    }
+
     @Test func fastExpMatchesLibm() {
         var rng = RNG(seed: 11)
         var worst = 0.0

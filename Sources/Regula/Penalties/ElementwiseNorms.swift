@@ -13,7 +13,8 @@ import RegulaEngine
 public struct L2: ElementwiseProximal {
     public static let id = "l2"
     public init() {}
-    @inlinable public func phi(_ x: Double) -> (Double, Double) { (0.5 * x * x, x) }
+    @inlinable @inline(__always) public func phi(_ x: Double) -> (Double, Double) { (0.5 * x * x, x) }
+    @inlinable @inline(__always) public func phi8(_ x: SIMD8<Double>) -> (SIMD8<Double>, SIMD8<Double>) { (0.5 * x * x, x) }
     @inlinable public func proxScalar(_ v: Double, t: Double) -> Double { v / (1 + t) }
 }
 
@@ -26,7 +27,10 @@ public struct L2: ElementwiseProximal {
 public struct L1: ElementwiseProximal {
     public static let id = "l1"
     public init() {}
-    @inlinable public func phi(_ x: Double) -> (Double, Double) { (abs(x), Kernels.sign(x)) }
+    @inlinable @inline(__always) public func phi(_ x: Double) -> (Double, Double) { (abs(x), Kernels.sign(x)) }
+    @inlinable @inline(__always) public func phi8(_ x: SIMD8<Double>) -> (SIMD8<Double>, SIMD8<Double>) {
+        (Kernels.abs(x), Kernels.sign(x))
+    }
     @inlinable public func proxScalar(_ v: Double, t: Double) -> Double { softThreshold(v, t) }
 }
 
@@ -47,8 +51,11 @@ public struct ElasticNet: ElementwiseProximal {
     public static let id = "elastic_net"
     public let rho: Double
     public init(rho: Double) { self.rho = rho }
-    @inlinable public func phi(_ x: Double) -> (Double, Double) {
+    @inlinable @inline(__always) public func phi(_ x: Double) -> (Double, Double) {
         (rho * abs(x) + 0.5 * (1 - rho) * x * x, rho * Kernels.sign(x) + (1 - rho) * x)
+    }
+    @inlinable @inline(__always) public func phi8(_ x: SIMD8<Double>) -> (SIMD8<Double>, SIMD8<Double>) {
+        (rho * Kernels.abs(x) + 0.5 * (1 - rho) * x * x, rho * Kernels.sign(x) + (1 - rho) * x)
     }
     // argmin_x tρ|x| + t(1−ρ)/2 x² + ½(x − v)²: soft-threshold by tρ, then shrink by 1 + t(1−ρ).
     @inlinable public func proxScalar(_ v: Double, t: Double) -> Double {

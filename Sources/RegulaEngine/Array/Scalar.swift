@@ -2,7 +2,7 @@
 
 /// The floating-point element types Regula stores: `Float` and `Double`.
 /// Kernels load a `Scalar`, compute and accumulate in `Double`, and store back.
-public protocol Scalar: BinaryFloatingPoint, Sendable {
+public protocol Scalar: BinaryFloatingPoint, SIMDScalar, Sendable {
     static var dtype: DType { get }
     @inlinable var double: Double { get }
     @inlinable init(_ d: Double)

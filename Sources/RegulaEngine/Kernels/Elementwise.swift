@@ -5,6 +5,18 @@
 public protocol PointwiseFunction {
     /// (φ(x), φ'(x)).
     func phi(_ x: Double) -> (Double, Double)
+    /// (φ, φ') on 8 lanes. The default calls `phi` per lane; simple penalties override it with
+    /// vector code so the kernel runs at memory speed.
+    func phi8(_ x: SIMD8<Double>) -> (SIMD8<Double>, SIMD8<Double>)
+}
+
+extension PointwiseFunction {
+    @inlinable
+    public func phi8(_ x: SIMD8<Double>) -> (SIMD8<Double>, SIMD8<Double>) {
+        var v = SIMD8<Double>(), d = SIMD8<Double>()
+        for l in 0..<8 { (v[l], d[l]) = phi(x[l]) }
+        return (v, d)
+    }
 }
 
 /// A closure as a `PointwiseFunction`.
@@ -21,7 +33,7 @@ public protocol PointwiseProx {
 
 extension Kernels {
     /// One pass over `x`: `g[i] = scale · φ'(x[i])`, returns `scale · Σ φ(x[i])` (Double sums,
-    /// 4 interleaved accumulators per chunk, chunks combined in order: deterministic).
+    /// 8 lane accumulators per chunk, chunks combined in order: deterministic).
     /// Generic over the function type so that `f.phi` is inlined into the loop.
     @inlinable
     public static func valueAndGradient<T: Scalar, F: PointwiseFunction>(
@@ -29,23 +41,24 @@ extension Kernels {
     ) -> Double {
         var partial = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         Parallel.chunks(count) { chunk, range in
-            var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+            // 8 lanes at a time: load (T → Double), φ8, accumulate per lane, store scale·φ'.
+            var acc = SIMD8<Double>()
             var i = range.lowerBound
             let end = range.upperBound
-            while i + 4 <= end {
-                let (v0, d0) = f.phi(x[i].double), (v1, d1) = f.phi(x[i + 1].double)
-                let (v2, d2) = f.phi(x[i + 2].double), (v3, d3) = f.phi(x[i + 3].double)
-                a0 += v0; a1 += v1; a2 += v2; a3 += v3
-                g[i] = T(scale * d0); g[i + 1] = T(scale * d1)
-                g[i + 2] = T(scale * d2); g[i + 3] = T(scale * d3)
-                i += 4
+            while i + 8 <= end {
+                let xv = SIMD8<Double>(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<T>.self))
+                let (v, d) = f.phi8(xv)
+                acc += v
+                UnsafeMutableRawPointer(g + i).storeBytes(of: SIMD8<T>(scale * d), as: SIMD8<T>.self)
+                i += 8
             }
+            var tail = 0.0
             while i < end {
                 let (v, d) = f.phi(x[i].double)
-                a0 += v; g[i] = T(scale * d); i += 1
+                tail += v; g[i] = T(scale * d); i += 1
             }
             withUnsafeMutableBytes(of: &partial) {
-                $0.assumingMemoryBound(to: Double.self)[chunk] = (a0 + a1) + (a2 + a3)
+                $0.assumingMemoryBound(to: Double.self)[chunk] = acc.sum() + tail
             }
         }
         let s = withUnsafeBytes(of: &partial) { p in
@@ -132,11 +145,17 @@ extension Kernels {
             var i = range.lowerBound
             var hit = Int.max
             scan: while i < range.upperBound {
-                let end = Swift.min(i + 64, range.upperBound)
-                // x·0 is 0 for finite x and NaN otherwise: one branch per block of 64.
-                var acc: T = 0
-                for k in i..<end { acc += x[k] * 0 }
-                if !acc.isFinite {
+                let end = Swift.min(i + 256, range.upperBound)
+                // x·0 is 0 for finite x and NaN otherwise: 8 lanes at a time, one branch per 256.
+                var acc = SIMD8<T>()
+                var k = i
+                while k + 8 <= end {
+                    acc += UnsafeRawPointer(x + k).loadUnaligned(as: SIMD8<T>.self) * 0
+                    k += 8
+                }
+                var tail: T = 0
+                while k < end { tail += x[k] * 0; k += 1 }
+                if !(acc.sum() + tail).isFinite {
                     for k in i..<end where !x[k].isFinite { hit = k; break scan }
                 }
                 i = end
@@ -147,8 +166,22 @@ extension Kernels {
         return first == Int.max ? nil : first
     }
 
+    /// |x| per lane (clears the sign bits).
+    @inlinable @inline(__always) public static func abs(_ x: SIMD8<Double>) -> SIMD8<Double> {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF
+        return unsafeBitCast(bits, to: SIMD8<Double>.self)
+    }
+
+    /// sign per lane, sign(0) = 0: ±1.0 from the sign bit, masked to 0 where x == 0.
+    @inlinable @inline(__always) public static func sign(_ x: SIMD8<Double>) -> SIMD8<Double> {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt64>.self)
+        let one = (bits & 0x8000_0000_0000_0000) | 0x3FF0_0000_0000_0000
+        let nonzero = unsafeBitCast(x .!= 0, to: SIMD8<UInt64>.self)  // all ones or zero per lane
+        return unsafeBitCast(one & nonzero, to: SIMD8<Double>.self)
+    }
+
     /// sign with sign(0) = 0.
-    @inlinable public static func sign(_ x: Double) -> Double { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    @inlinable @inline(__always) public static func sign(_ x: Double) -> Double { x > 0 ? 1 : (x < 0 ? -1 : 0) }
 }
 
 /// Namespace of the engine's kernels (one softmax, one log-sum-exp, one norm: variants are
