@@ -14,21 +14,29 @@ public struct Sparsemax: OutputMap {
     public static let id = "sparsemax"
     public init() {}
 
-    /// τ of one row (on the shifted values) and the row max.
+    /// τ of one row (on the shifted values z − max) and the row max, by Michelot's algorithm:
+    /// τ = (Σ_S y − 1)/|S| over the candidates S = {y > τ}, iterated until S stops shrinking
+    /// (τ only grows, so a dropped entry never returns). Exact, O(k) per pass and no sort;
+    /// entries equal to τ end outside the support. `candidates` is reusable scratch.
     @inlinable
-    static func threshold(_ z: UnsafePointer<Double>, count k: Int, sorted: inout [Double]) -> (tau: Double, max: Double) {
+    static func threshold(_ z: UnsafePointer<Double>, count k: Int, sorted candidates: inout [Double]) -> (tau: Double, max: Double) {
         var m = -Double.infinity
         for j in 0..<k { m = Swift.max(m, z[j]) }
-        sorted.removeAll(keepingCapacity: true)
-        for j in 0..<k { sorted.append(z[j] - m) }
-        Kernels.sortDescending(&sorted)
-        var cum = 0.0, tau = 0.0
-        for j in 0..<k {
-            cum += sorted[j]
-            let t = (cum - 1) / Double(j + 1)
-            if sorted[j] > t { tau = t } else { break }  // 1 + k z_(k) > Σ_{j≤k} z_(j)
+        candidates.removeAll(keepingCapacity: true)
+        var sum = 0.0
+        for j in 0..<k { let y = z[j] - m; candidates.append(y); sum += y }
+        var tau = (sum - 1) / Double(k)
+        return candidates.withUnsafeMutableBufferPointer { c in
+            var n = k
+            while true {
+                var kept = 0
+                sum = 0
+                for j in 0..<n where c[j] > tau { c[kept] = c[j]; kept += 1; sum += c[j] }
+                let next = (sum - 1) / Double(kept)
+                if kept == n { return (next, m) }
+                n = kept; tau = next
+            }
         }
-        return (tau, m)
     }
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
