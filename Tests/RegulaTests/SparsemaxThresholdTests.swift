@@ -33,8 +33,9 @@ import RegulaEngine
 
     @Test func tiesAndExtremes() throws {
         let m = try Registry.shared.map("sparsemax")
-        for (z, want) in [([1.0, 1, 1], [1.0 / 3, 1.0 / 3, 1.0 / 3]), ([0.5, 0.5, -10], [0.5, 0.5, 0]),
-                          ([1e4, 0, -1e4], [1, 0, 0]), ([3.0], [1.0])] {
+        let cases: [([Double], [Double])] = [([1, 1, 1], [1.0 / 3, 1.0 / 3, 1.0 / 3]), ([0.5, 0.5, -10], [0.5, 0.5, 0]),
+                                             ([1e4, 0, -1e4], [1, 0, 0]), ([3], [1])]
+        for (z, want) in cases {
             let x = NDArray<Double>(shape: [z.count], z), y = NDArray<Double>(shape: [z.count])
             try m.forward(x.tensor, into: y.tensor)
             for j in 0..<z.count { #expect(abs(y[j] - want[j]) < 1e-12) }
