@@ -175,6 +175,16 @@ RG_API rg_status rg_penalty_eval(rg_penalty *p, const rg_array *w,
                                  double *value, rg_array *grad);
 
 /**
+ * Value and gradient over a list of tensors in one call (PyTorch's foreach, optax's tree map):
+ * value = Σ_k strength · R(w_k), each tensor evaluated on its own, grads[k] = its gradient.
+ * IN ws: n arrays; OUT grads: NULL (values only) or n arrays (each w_k's shape and dtype).
+ * Saves the per-call overhead for models with many parameter tensors. n = 0 gives 0.
+ * Errors: as rg_penalty_eval, naming the index of the failing tensor; no side inputs.
+ */
+RG_API rg_status rg_penalty_eval_many(rg_penalty *p, const rg_array *ws, int64_t n,
+                                      double *value, rg_array *grads);
+
+/**
  * Proximal operator prox_{t R}(v), t = step * strength, written into out (C-contiguous, v's
  * shape and dtype; out may alias v's memory when v is contiguous). step must be >= 0 and finite.
  * Errors: as rg_penalty_eval, plus RG_ERR_UNSUPPORTED when the penalty has no prox.

@@ -63,6 +63,32 @@ public func rg_penalty_eval(_ handle: OpaquePointer?, _ w: UnsafePointer<rg_arra
     }
 }
 
+@_cdecl("rg_penalty_eval_many")
+public func rg_penalty_eval_many(_ handle: OpaquePointer?, _ ws: UnsafePointer<rg_array>?, _ n: Int64,
+                                 _ value: UnsafeMutablePointer<Double>?, _ grads: UnsafeMutablePointer<rg_array>?) -> rg_status {
+    guarded {
+        let p = try Handles.shared.get(UnsafeMutableRawPointer(handle), as: PenaltyBox.self, "penalty").p
+        guard let value else { throw nullError("value") }
+        guard n >= 0, n <= 1 << 24 else { throw RegulaError.invalidArgument("n = \(n) is out of range") }
+        guard n == 0 || ws != nil else { throw nullError("ws") }
+        var total = 0.0
+        for k in 0..<Int(n) {
+            let x = try inputTensor(ws! + k, "ws[\(k)]")
+            switch x {
+            case .f32(let t, let owner):
+                let scratch = grads == nil ? NDArray<Float>(shape: t.shape) : nil
+                let g = try scratch?.tensor ?? outputTensor(grads! + k, "grads[\(k)]", shape: t.shape, as: Float.self)
+                total += try withExtendedLifetime((owner, scratch)) { try p.valueAndGradient(t, .none, into: g) }
+            case .f64(let t, let owner):
+                let scratch = grads == nil ? NDArray<Double>(shape: t.shape) : nil
+                let g = try scratch?.tensor ?? outputTensor(grads! + k, "grads[\(k)]", shape: t.shape, as: Double.self)
+                total += try withExtendedLifetime((owner, scratch)) { try p.valueAndGradient(t, .none, into: g) }
+            }
+        }
+        value.pointee = total
+    }
+}
+
 @_cdecl("rg_penalty_prox")
 public func rg_penalty_prox(_ handle: OpaquePointer?, _ v: UnsafePointer<rg_array>?, _ step: Double,
                             _ inputs: UnsafePointer<rg_named_array>?, _ n: Int64,

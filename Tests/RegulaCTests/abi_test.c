@@ -97,6 +97,22 @@ int main(int argc, char **argv) {
     EXPECT_STATUS(rg_penalty_eval(p, &W, NULL, 1, &value, NULL), RG_ERR_NULL);
     EXPECT_STATUS(rg_penalty_eval(p, &W, NULL, -1, &value, NULL), RG_ERR_INVALID_ARGUMENT);
 
+    /* a list of tensors in one call */
+    {
+        rg_array many[2] = {W, WF}, grads[2] = {G, GF};
+        double total = 0;
+        EXPECT_STATUS(rg_penalty_eval_many(p, many, 2, &total, grads), RG_OK);
+        EXPECT(close_to(total, 30.0) && g[1] == -2 && gf[1] == -2.0f, "eval_many sums %g", total);
+        EXPECT_STATUS(rg_penalty_eval_many(p, many, 2, &total, NULL), RG_OK);
+        EXPECT_STATUS(rg_penalty_eval_many(p, NULL, 2, &total, NULL), RG_ERR_NULL);
+        EXPECT_STATUS(rg_penalty_eval_many(p, many, -1, &total, NULL), RG_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(rg_penalty_eval_many(p, many, 0, &total, NULL), RG_OK);
+        EXPECT(total == 0, "empty list");
+        rg_array bad[2] = {W, Wnan};
+        EXPECT_STATUS(rg_penalty_eval_many(p, bad, 2, &total, NULL), RG_ERR_NONFINITE);
+        EXPECT(strstr(rg_last_error(), "ws[1]") != NULL, "names the tensor");
+    }
+
     /* prox */
     EXPECT_STATUS(rg_penalty_prox(p, &W, 0.25, NULL, 0, &O), RG_OK);
     EXPECT(close_to(out[0], 0.5) && out[2] == 0.0 && close_to(out[1], -1.5), "soft threshold");

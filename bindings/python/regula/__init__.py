@@ -261,6 +261,21 @@ class Penalty(_Handle):
         _check(_eval_penalty(self._h, self._x.set(x), items, n, self._vref, self._o.set(g)))
         return self._v.value, g
 
+    def value_and_grad_many(self, ws, out=None):
+        """Σ_k strength·R(w_k) and the list of gradients, in one call (each tensor on its own)."""
+        xs = [_prepare(w, f"ws[{k}]") for k, w in enumerate(ws)]
+        outs = list(out) if out is not None else [np.empty_like(x) for x in xs]
+        if len(outs) != len(xs):
+            raise RegulaError(f"out has {len(outs)} arrays for {len(xs)} tensors")
+        outs = [_output(o, x.shape, x.dtype, f"out[{k}]") for k, (o, x) in enumerate(zip(outs, xs))]
+        n = len(xs)
+        arr_in, arr_out = (_lib.rg_array * max(n, 1))(), (_lib.rg_array * max(n, 1))()
+        keep = [(_View(x), _View(o)) for x, o in zip(xs, outs)]
+        for k, (vx, vo) in enumerate(keep):
+            arr_in[k], arr_out[k] = vx.struct, vo.struct
+        _check(_L.rg_penalty_eval_many(self._h, arr_in, n, self._vref, arr_out))
+        return self._v.value, outs
+
     def prox(self, w, step, out=None, **inputs):
         """prox_{t R}(w) with t = step·strength, as a new array (or into `out`)."""
         x = _prepare(w, "w")

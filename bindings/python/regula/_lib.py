@@ -68,6 +68,7 @@ SIGNATURES = {
     "rg_penalty_new": (c_int32, [c_char_p, c_char_p, _HANDLE_OUT]),
     "rg_penalty_new_with": (c_int32, [c_char_p, c_char_p, _NAMED, c_int64, _HANDLE_OUT]),
     "rg_penalty_eval": (c_int32, [c_void_p, _ARR, _NAMED, c_int64, POINTER(c_double), _ARR]),
+    "rg_penalty_eval_many": (c_int32, [c_void_p, _ARR, c_int64, POINTER(c_double), _ARR]),
     "rg_penalty_prox": (c_int32, [c_void_p, _ARR, c_double, _NAMED, c_int64, _ARR]),
     "rg_penalty_update": (c_int32, [c_void_p, c_char_p]),
     "rg_penalty_free": (c_int32, [c_void_p]),

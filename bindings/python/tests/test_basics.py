@@ -206,3 +206,17 @@ def test_python_penalty_callbacks():
     regula.register_penalty("py_wrong_shape", wrong_shape)
     with pytest.raises(regula.RegulaError, match="shape"):
         regula.penalty("py_wrong_shape").value(np.ones(3))
+
+
+def test_value_and_grad_many_equals_separate_calls():
+    p = regula.penalty("group_lasso", strength=0.3)
+    ws = [RNG.normal(size=(4, 5)), RNG.normal(size=(7,)).astype(np.float32), RNG.normal(size=(3, 2, 2))]
+    v, gs = p.value_and_grad_many(ws)
+    want = [p.value_and_grad(w) for w in ws]
+    assert np.isclose(v, sum(a for a, _ in want))
+    for g, (_, ref) in zip(gs, want):
+        assert g.dtype == ref.dtype
+        np.testing.assert_allclose(g, ref, rtol=1e-6)
+    assert p.value_and_grad_many([])[0] == 0
+    with pytest.raises(regula.RegulaError, match=r"ws\[1\]"):
+        p.value_and_grad_many([np.ones(3), np.array([1.0, np.nan])])
