@@ -44,7 +44,9 @@ def measure(fn, repeat=7, min_time=0.2):
 
 
 def fmt(t):
-    return f"{t * 1e3:.2f} ms" if t >= 1e-3 else f"{t * 1e6:.1f} µs"
+    if t >= 1e-3:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t * 1e6:.1f} µs" if t >= 1e-6 else f"{t * 1e9:.3f} ns"
 
 
 class Table:
