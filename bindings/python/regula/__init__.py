@@ -28,6 +28,8 @@ __all__ = ["RegulaError", "components", "describe", "penalty", "loss", "output_m
 __version__ = "0.1.0"
 
 _L, library_path = _lib.load()
+_F = _L.fast  # unchecked-argument twins of the hot calls: pass exact ctypes objects only
+_Z64 = c_int64(0)
 
 
 class RegulaError(ValueError):
@@ -143,13 +145,13 @@ def _view(x, what, allow_int=False):
 def _named(arrays, what):
     """dict name -> array as an rg_named_array[] (and the views that keep it alive)."""
     if not arrays:
-        return None, 0, ()
+        return None, _Z64, ()
     views = [(k.encode(), _view(v, f"{what} '{k}'", allow_int=True)) for k, v in arrays.items()]
     items = (_lib.rg_named_array * len(views))()
     for i, (name, v) in enumerate(views):
         items[i].name = name
         items[i].array = v.struct
-    return items, len(views), views
+    return items, c_int64(len(views)), views
 
 
 def _output(out, shape, dtype, what):
@@ -249,16 +251,16 @@ class Penalty(_Handle):
 
     def value(self, w, **inputs):
         x = _prepare(w, "w")
-        items, n, keep = _named(inputs, "input") if inputs else (None, 0, ())
-        _check(_eval_penalty(self._h, self._x.set(x), items, n, self._vref, None))
+        items, n, keep = _named(inputs, "input") if inputs else (None, _Z64, ())
+        _check(_F.rg_penalty_eval(self._h, self._x.set(x), items, n, self._vref, None))
         return self._v.value
 
     def value_and_grad(self, w, out=None, **inputs):
         """(strength·R(w), strength·∇R(w)); the gradient goes into `out` when given."""
         x = _prepare(w, "w")
         g = _output(out, x.shape, x.dtype, "gradient")
-        items, n, keep = _named(inputs, "input") if inputs else (None, 0, ())
-        _check(_eval_penalty(self._h, self._x.set(x), items, n, self._vref, self._o.set(g)))
+        items, n, keep = _named(inputs, "input") if inputs else (None, _Z64, ())
+        _check(_F.rg_penalty_eval(self._h, self._x.set(x), items, n, self._vref, self._o.set(g)))
         return self._v.value, g
 
     def value_and_grad_many(self, ws, out=None):
@@ -280,8 +282,8 @@ class Penalty(_Handle):
         """prox_{t R}(w) with t = step·strength, as a new array (or into `out`)."""
         x = _prepare(w, "w")
         o = _output(out, x.shape, x.dtype, "prox")
-        items, n, keep = _named(inputs, "input") if inputs else (None, 0, ())
-        _check(_L.rg_penalty_prox(self._h, self._x.set(x), float(step), items, n, self._o.set(o)))
+        items, n, keep = _named(inputs, "input") if inputs else (None, _Z64, ())
+        _check(_F.rg_penalty_prox(self._h, self._x.set(x), c_double(step), items, n, self._o.set(o)))
         return o
 
     def update(self, **state):
@@ -290,30 +292,32 @@ class Penalty(_Handle):
         _check(_L.rg_penalty_update(self._h, text))
 
 
-_eval_penalty = _L.rg_penalty_eval
-
-
 class Loss(_Handle):
     """A configured loss on logits (batch, classes) and labels or targets."""
     kind = "loss"
     _new_with = staticmethod(_L.rg_loss_new_with)
     _free = staticmethod(_L.rg_loss_free)
 
+    def __init__(self, component_id, **params):
+        super().__init__(component_id, **params)
+        self._z, self._t, self._p, self._g = _Slot(), _Slot(), _Slot(), _Slot()
+        self._v = c_double()
+        self._vref = byref(self._v)
+        self._none = params.get("reduction") == "none"
+
     def _eval(self, logits, labels, out, want_grad, inputs):
-        z = _view(logits, "logits")
-        t = None if labels is None else _view(labels, "labels", allow_int=True)
-        rows = z.array.size // z.array.shape[-1] if z.array.ndim and z.array.shape[-1] else 0
-        per = np.empty((rows,), dtype=z.array.dtype)
-        pv = _View(per)
-        g = _output(out, z.array.shape, z.array.dtype, "gradient") if want_grad else None
-        gv = _View(g) if want_grad else None
-        items, n, keep = _named(inputs, "input")
-        value = c_double()
-        _check(_L.rg_loss_eval(self._h, byref(z.struct), None if t is None else byref(t.struct),
-                               items, n, byref(value), byref(pv.struct),
-                               byref(gv.struct) if want_grad else None))
-        result = per if self.params.get("reduction") == "none" else value.value
-        return result, g
+        z = _prepare(logits, "logits")
+        t = None if labels is None else _prepare(labels, "labels", allow_int=True)
+        per = pref = None
+        if self._none:  # per-sample values are only materialised when they are the result
+            rows = z.size // z.shape[-1] if z.ndim and z.shape[-1] else 0
+            per = np.empty((rows,), dtype=z.dtype)
+            pref = self._p.set(per)
+        g = _output(out, z.shape, z.dtype, "gradient") if want_grad else None
+        items, n, keep = _named(inputs, "input") if inputs else (None, _Z64, ())
+        _check(_F.rg_loss_eval(self._h, self._z.set(z), None if t is None else self._t.set(t),
+                               items, n, self._vref, pref, self._g.set(g) if want_grad else None))
+        return (per if self._none else self._v.value), g
 
     def value(self, logits, labels=None, **inputs):
         """The reduced loss (reduction="none": the per-sample array)."""
@@ -336,24 +340,26 @@ class OutputMap(_Handle):
     _new_with = staticmethod(_L.rg_map_new_with)
     _free = staticmethod(_L.rg_map_free)
 
+    def __init__(self, component_id, **params):
+        super().__init__(component_id, **params)
+        self._x, self._c, self._o = _Slot(), _Slot(), _Slot()
+
     def __call__(self, x, out=None, **inputs):
-        v = _view(x, "x")
-        o = _output(out, v.array.shape, v.array.dtype, "output")
-        ov = _View(o)
-        items, n, keep = _named(inputs, "input")
-        _check(_L.rg_map_forward(self._h, byref(v.struct), items, n, byref(ov.struct)))
+        a = _prepare(x, "x")
+        o = _output(out, a.shape, a.dtype, "output")
+        items, n, keep = _named(inputs, "input") if inputs else (None, _Z64, ())
+        _check(_F.rg_map_forward(self._h, self._x.set(a), items, n, self._o.set(o)))
         return o
 
     forward = __call__
 
     def vjp(self, x, cotangent, out=None, **inputs):
         """J(x)ᵀ · cotangent."""
-        v = _view(x, "x")
-        c = _view(cotangent, "cotangent")
-        o = _output(out, v.array.shape, v.array.dtype, "vjp")
-        ov = _View(o)
-        items, n, keep = _named(inputs, "input")
-        _check(_L.rg_map_vjp(self._h, v.ref, c.ref, items, n, ov.ref))
+        a = _prepare(x, "x")
+        c = _prepare(cotangent, "cotangent")
+        o = _output(out, a.shape, a.dtype, "vjp")
+        items, n, keep = _named(inputs, "input") if inputs else (None, _Z64, ())
+        _check(_F.rg_map_vjp(self._h, self._x.set(a), self._c.set(c), items, n, self._o.set(o)))
         return o
 
     def update(self, **state):
