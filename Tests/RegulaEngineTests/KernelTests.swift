@@ -64,6 +64,23 @@ import RegulaEngine
         #expect(Kernels.exp(.nan).isNaN)
     }
 
+    @Test func vectorExpMatchesLibmOnTheSoftmaxDomain() {
+        var rng = RNG(seed: 12)
+        var worst = 0.0
+        for _ in 0..<20_000 {
+            var v = SIMD8<Double>()
+            for l in 0..<8 { v[l] = -rng.uniform() * (rng.uniform() < 0.5 ? 30 : 800) }
+            let e = Kernels.expNonPositive(v)
+            for l in 0..<8 {
+                let want = Glibc.exp(v[l])
+                if v[l] >= -708 { worst = max(worst, abs(e[l] - want) / want) }
+                else { #expect(e[l] <= 4e-308 && e[l] >= 0) }
+            }
+        }
+        #expect(worst < 2e-15, "worst relative error \(worst)")
+        #expect(Kernels.expNonPositive(SIMD8<Double>(repeating: 0))[3] == 1)
+    }
+
     @Test func firstNonFiniteFindsTheIndex() {
         var x = [Double](repeating: 1, count: 37)
         #expect(x.withUnsafeBufferPointer { Kernels.firstNonFinite($0.baseAddress!, count: 37) } == nil)

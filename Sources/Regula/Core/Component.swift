@@ -118,9 +118,9 @@ extension ProximalPenalty {
 func viaDouble(_ x: Tensor<Float>, _ out: Tensor<Float>,
                _ body: (Tensor<Double>, Tensor<Double>) throws -> Double) rethrows -> Double {
     let xd = NDArray<Double>(shape: x.shape), od = NDArray<Double>(shape: out.shape)
-    for i in 0..<x.count { xd.storage[i] = Double(x[i]) }
+    Convert.widen(x.data, xd.storage.baseAddress!, count: x.count)
     let r = try body(xd.tensor, od.tensor)
-    for i in 0..<out.count { out[i] = Float(od.storage[i]) }
+    Convert.narrow(od.storage.baseAddress!, out.data, count: out.count)
     return r
 }
 

@@ -153,8 +153,11 @@ public final class MapInstance: @unchecked Sendable {
         if let xd = x as? Tensor<Double>, let cd = cotangent as? Tensor<Double>, let gd = gx as? Tensor<Double> {
             return try impl.vjp(xd, cotangent: cd, inputs, into: gd)
         }
+        guard let cf = cotangent as? Tensor<Float> else {
+            throw RegulaError.dtype("unsupported element type")
+        }
         let c = NDArray<Double>(shape: x.shape)
-        for i in 0..<x.count { c.storage[i] = cotangent[i].double }
+        Convert.widen(cf.data, c.storage.baseAddress!, count: x.count)
         try withDouble(x, gx) { xd, gd in try impl.vjp(xd, cotangent: c.tensor, inputs, into: gd) }
     }
 
@@ -163,9 +166,13 @@ public final class MapInstance: @unchecked Sendable {
     private func withDouble<T: Scalar>(_ x: Tensor<T>, _ out: Tensor<T>,
                                        _ body: (Tensor<Double>, Tensor<Double>) throws -> Void) throws {
         if let xd = x as? Tensor<Double>, let od = out as? Tensor<Double> { return try body(xd, od) }
+        guard let xf = x as? Tensor<Float>, let of = out as? Tensor<Float> else {
+            throw RegulaError.dtype("unsupported element type")
+        }
+        // float32: one converted copy in, one out (concrete conversions, not generic loops).
         let xc = NDArray<Double>(shape: x.shape), oc = NDArray<Double>(shape: x.shape)
-        for i in 0..<x.count { xc.storage[i] = x[i].double }
+        Convert.widen(xf.data, xc.storage.baseAddress!, count: x.count)
         try body(xc.tensor, oc.tensor)
-        for i in 0..<out.count { out[i] = T(oc.storage[i]) }
+        Convert.narrow(oc.storage.baseAddress!, of.data, count: out.count)
     }
 }

@@ -47,7 +47,12 @@ public final class NDArray<T: Scalar>: @unchecked Sendable {
         self.shape = shape
         let n = shape.reduce(1, *)
         storage = .allocate(capacity: Swift.max(n, 1))
-        storage.initialize(repeating: value)
+        if value == 0 {  // all-zero bits are +0.0 for Float and Double: a memset
+            UnsafeMutableRawPointer(storage.baseAddress!).initializeMemory(
+                as: UInt8.self, repeating: 0, count: storage.count * MemoryLayout<T>.stride)
+        } else {
+            storage.initialize(repeating: value)
+        }
     }
 
     public convenience init(shape: [Int], _ values: [T]) {
@@ -73,6 +78,18 @@ public final class NDArray<T: Scalar>: @unchecked Sendable {
         let out = NDArray<U>(shape: shape)
         for i in 0..<count { out.storage[i] = U(storage[i].double) }
         return out
+    }
+}
+
+/// Element conversions with concrete types (fast even when called from unspecialised generic code).
+public enum Convert {
+    /// float32 → float64.
+    public static func widen(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { out[i] = Double(x[i]) }
+    }
+    /// float64 → float32 (round to nearest).
+    public static func narrow(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = Float(x[i]) }
     }
 }
 
