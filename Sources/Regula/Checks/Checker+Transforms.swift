@@ -39,25 +39,7 @@ extension Checker {
             let spec = base.contains(":") ? base + "," + params : base + ":" + params
             return (try? TransformCatalog.make(spec)) == nil
         }
-        if !rejects("no_such_parameter=1") { return "accepted an unknown parameter" }
-        for spec in e.info.params {
-            switch spec.type {
-            case .real(let lo, let hi, _, _):
-                if lo.isFinite && !rejects("\(spec.name)=\(lo - 1 - abs(lo))") { return "accepted \(spec.name) below its minimum" }
-                if hi.isFinite && !rejects("\(spec.name)=\(hi + 1 + abs(hi))") { return "accepted \(spec.name) above its maximum" }
-                if !rejects("\(spec.name)=nan") { return "accepted \(spec.name)=nan" }
-            case .int(let lo, let hi):
-                if lo > Int.min && !rejects("\(spec.name)=\(lo - 1)") { return "accepted \(spec.name) below its minimum" }
-                if hi < Int.max && !rejects("\(spec.name)=\(hi + 1)") { return "accepted \(spec.name) above its maximum" }
-            case .choice:
-                if !rejects("\(spec.name)=not_a_choice") { return "accepted \(spec.name)=not_a_choice" }
-            case .bool:
-                if !rejects("\(spec.name)=maybe") { return "accepted \(spec.name)=maybe" }
-            case .text:
-                if !rejects("\(spec.name)=1") { return "accepted a number for the text parameter \(spec.name)" }
-            }
-        }
-        return nil
+        return acceptsBadValue(e.info.params, rejects)
     }
 
     /// SGD (lr 0.1) through the transform on L(w) = ½‖w − 1‖² from a seeded random (3, 4) matrix

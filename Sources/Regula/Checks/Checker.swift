@@ -269,13 +269,11 @@ public struct Checker {
         return nil
     }
 
-    func badParameters(_ e: Entry) throws -> String? {
-        let id = e.info.id
-        func rejects(_ params: String) -> Bool {
-            (try? registry.make(id, params: params, data: e.check.data)) == nil
-        }
+    /// What a schema accepts that it should refuse (an unknown name, values outside each
+    /// parameter's domain), as a message; nil when `rejects` refuses them all.
+    func acceptsBadValue(_ params: [ParamSpec], _ rejects: (String) -> Bool) -> String? {
         if !rejects("no_such_parameter=1") { return "accepted an unknown parameter" }
-        for spec in e.info.params {
+        for spec in params {
             switch spec.type {
             case .real(let lo, let hi, _, _):
                 if lo.isFinite && !rejects("\(spec.name)=\(lo - 1 - abs(lo))") { return "accepted \(spec.name) below its minimum" }
@@ -292,6 +290,15 @@ public struct Checker {
                 if !rejects("\(spec.name)=1") { return "accepted a number for the text parameter \(spec.name)" }
             }
         }
+        return nil
+    }
+
+    func badParameters(_ e: Entry) throws -> String? {
+        let id = e.info.id
+        func rejects(_ params: String) -> Bool {
+            (try? registry.make(id, params: params, data: e.check.data)) == nil
+        }
+        if let accepted = acceptsBadValue(e.info.params, rejects) { return accepted }
         // Shapes: a gradient buffer of the wrong shape must be refused.
         if e.info.kind == .penalty, let p = try? registry.penalty(id, checkParams(e), data: e.check.data) {
             let w = NDArray<Double>(shape: [2, 3]), g = NDArray<Double>(shape: [3, 2])
