@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run demo test test-swift test-c test-python plugins docs check-docs bench install install-files check-sanitizers clean
+.PHONY: all deps build run demo test test-swift test-c test-python test-examples plugins docs check-docs bench grokking install install-files check-sanitizers clean
 
 all: build
 
@@ -44,7 +44,7 @@ run: build
 demo: build
 	$(CLI) demo lasso
 
-test: build plugins test-swift test-c check-docs test-python
+test: build plugins test-swift test-c check-docs test-python test-examples
 
 test-swift:
 	$(SWIFT) test
@@ -87,6 +87,17 @@ test-python: build plugins
 	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) \
 	  $(PYTHON) -m pytest -q bindings/python/tests
 
+# The training examples with small settings; each exits 1 below its accuracy threshold.
+PYENV := REGULA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python
+test-examples: build
+	@mkdir -p .build/ctests
+	$(PYENV) $(PYTHON) examples/python/train_digits.py --epochs 5 --min-accuracy 0.9
+	$(PYENV) $(PYTHON) examples/python/torch_penalty.py --epochs 3 --min-accuracy 0.9
+	$(CC) $(CFLAGS_STRICT) examples/c/train_digits.c $(LDFLAGS_REGULA) -o .build/ctests/train_digits
+	.build/ctests/train_digits data/digits.csv 5 0.9
+	$(SWIFT) build -c release --product regula-example
+	$(RELEASE)/regula-example data/digits.csv 5 0.9
+
 # docs/catalogue.md is generated from the registry; check-docs fails when it is stale.
 docs: build
 	$(CLI) describe --all --markdown > docs/catalogue.md
@@ -102,6 +113,11 @@ bench: build
 	@$(BENCH_VENV)/bin/python -c "import jax" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q "jax[cpu]" \
 	  || echo "JAX could not be installed: benchmarks run without it"
 	REGULA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python $(BENCH_VENV)/bin/python bench/bench.py --output docs/performance.md
+
+# Grokking on modular addition (bench/grokking): float32 softmax CE vs StableMax vs perp_grad.
+# About 10 minutes on two idle cores; docs/results.md records a run.
+grokking: build
+	$(PYENV) $(PYTHON) bench/grokking/grok.py --steps 1000
 
 install: build install-files
 	cp $(LIB) bindings/python/regula/libregula.so

@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "regula", type: .dynamic, targets: ["RegulaC"]),
         // The command line.
         .executable(name: "regula-cli", targets: ["regula-cli"]),
+        // The native Swift example (examples/swift): `swift run regula-example`.
+        .executable(name: "regula-example", targets: ["regula-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,6 +38,7 @@ let package = Package(
         .executableTarget(name: "regula-cli", dependencies: [
             "Regula", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: optimized),
+        .executableTarget(name: "regula-example", dependencies: ["Regula", "RegulaEngine"], path: "examples/swift"),
         // MARK: Tests
         .testTarget(name: "RegulaEngineTests", dependencies: ["RegulaEngine"]),
         .testTarget(name: "RegulaTests", dependencies: ["Regula"]),

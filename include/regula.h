@@ -121,7 +121,9 @@ typedef struct rg_named_array {
 /* ===================================================================================== */
 
 /**
- * Number of registered components (built-ins and plugins).
+ * Number of registered components (built-ins and plugins), the training transforms included:
+ * their rg_describe says "kind":"transform"; they are built by rg_optimizer_new, and the
+ * rg_penalty/loss/map constructors refuse them with RG_ERR_UNSUPPORTED.
  * OUT count. Thread safety: serialized global (safe from any thread). Errors: RG_ERR_NULL.
  */
 RG_API rg_status rg_component_count(int64_t *count);

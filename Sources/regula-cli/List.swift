@@ -6,7 +6,7 @@ import Regula
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List registered components.")
     @OptionGroup var plugins: PluginOptions
-    @Option(help: "Only this kind (penalty, loss, map, activation).") var kind: String?
+    @Option(help: "Only this kind (penalty, loss, map, activation, transform).") var kind: String?
     @Flag(help: "Ids only, one per line.") var idsOnly = false
 
     func run() throws {

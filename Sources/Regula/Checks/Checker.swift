@@ -35,6 +35,7 @@ public struct Checker {
         guard let entry = try? registry.entry(id) else {
             return [CheckResult(component: id, name: "registered", passed: false, detail: "unknown component")]
         }
+        if entry.info.kind == .transform { return transformChecks(entry) }
         for (k, ex) in entry.examples.enumerated() {
             record("worked example \(k + 1) \(ex.note)") { try workedExample(entry, ex) }
         }
@@ -57,6 +58,7 @@ public struct Checker {
         case .penalty: [[4, 5], [7], [3, 2, 2]]
         case .loss: [[4, 5], [1, 3], [6, 2]]
         case .map, .activation: [[3, 5], [6], [2, 2, 4]]
+        case .transform: []
         }
     }
 
@@ -101,6 +103,7 @@ public struct Checker {
             for i in 0..<y.count { v += c[i] * y[i] }
             if e.info.hasVJP { try m.vjp(x.tensor, cotangent: c.tensor, s.inputs, into: g.tensor) }
             return (v, g)
+        case .transform: throw notAComponent(e)
         }
     }
 
@@ -145,6 +148,7 @@ public struct Checker {
                 try m.vjp(ex.x.tensor, cotangent: NDArray(shape: ex.x.shape, cot).tensor, ex.inputs, into: gx.tensor)
                 if let f = compare(gx.values, want, "vjp", ex.tolerance) { return f }
             }
+        case .transform: throw notAComponent(e)
         }
         return nil
     }
@@ -224,6 +228,7 @@ public struct Checker {
             for i in 0..<y32.count where abs(Double(y32[i]) - y64[i]) > tol * Swift.max(1, abs(y64[i])) {
                 return "float32 output[\(i)] \(y32[i]) vs float64 \(y64[i])"
             }
+        case .transform: throw notAComponent(e)
         }
         return nil
     }
@@ -264,13 +269,11 @@ public struct Checker {
         return nil
     }
 
-    func badParameters(_ e: Entry) throws -> String? {
-        let id = e.info.id
-        func rejects(_ params: String) -> Bool {
-            (try? registry.make(id, params: params, data: e.check.data)) == nil
-        }
+    /// What a schema accepts that it should refuse (an unknown name, values outside each
+    /// parameter's domain), as a message; nil when `rejects` refuses them all.
+    func acceptsBadValue(_ params: [ParamSpec], _ rejects: (String) -> Bool) -> String? {
         if !rejects("no_such_parameter=1") { return "accepted an unknown parameter" }
-        for spec in e.info.params {
+        for spec in params {
             switch spec.type {
             case .real(let lo, let hi, _, _):
                 if lo.isFinite && !rejects("\(spec.name)=\(lo - 1 - abs(lo))") { return "accepted \(spec.name) below its minimum" }
@@ -287,6 +290,15 @@ public struct Checker {
                 if !rejects("\(spec.name)=1") { return "accepted a number for the text parameter \(spec.name)" }
             }
         }
+        return nil
+    }
+
+    func badParameters(_ e: Entry) throws -> String? {
+        let id = e.info.id
+        func rejects(_ params: String) -> Bool {
+            (try? registry.make(id, params: params, data: e.check.data)) == nil
+        }
+        if let accepted = acceptsBadValue(e.info.params, rejects) { return accepted }
         // Shapes: a gradient buffer of the wrong shape must be refused.
         if e.info.kind == .penalty, let p = try? registry.penalty(id, checkParams(e), data: e.check.data) {
             let w = NDArray<Double>(shape: [2, 3]), g = NDArray<Double>(shape: [3, 2])

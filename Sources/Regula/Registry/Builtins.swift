@@ -38,6 +38,9 @@ extension Registry {
         all += smoothness
         all += features
         all += collapse
+        // Training transforms, after the components: an id that names a component already
+        // (flooding, a loss wrapper too) stays the component's.
+        all += transforms.filter { t in !all.contains { $0.info.id == t.info.id } }
         return all
     }
 }

@@ -2,9 +2,10 @@
 
 import RegulaEngine
 
-/// What kind of component an id names (values match the plugin ABI's RG_KIND_*).
+/// What kind of component an id names (the first three match the plugin ABI's RG_KIND_*;
+/// transforms are built-in only: the training transforms of `TransformCatalog`).
 public enum Kind: String, Sendable, CaseIterable {
-    case penalty, loss, map, activation
+    case penalty, loss, map, activation, transform
 
     /// The C-ABI family the kind is used through (`rg_penalty_*`, `rg_loss_*`, `rg_map_*`).
     public var api: String {
@@ -12,6 +13,7 @@ public enum Kind: String, Sendable, CaseIterable {
         case .penalty: "penalty"
         case .loss: "loss"
         case .map, .activation: "map"
+        case .transform: "optimizer"
         }
     }
 }

@@ -347,3 +347,20 @@ public enum OptimizerFactory {
                        transforms: steps, wrapper: wrapper)
     }
 }
+
+extension Registry {
+    /// The training transforms as registry entries of kind `transform` (family: the catalogue
+    /// kind, e.g. grad_transform), so `list`, `describe`, `rg_component_*` and `rg_describe` show
+    /// them. They are built by an optimizer (`rg_optimizer_new`, `regula.Optimizer`,
+    /// `regula train --transform`), not by `rg_penalty_new`/`rg_loss_new`/`rg_map_new`.
+    static var transforms: [Entry] {
+        TransformCatalog.all.map { t in
+            Entry(info: ComponentInfo(id: t.id, kind: .transform, family: t.kind.rawValue, summary: t.summary,
+                                      formula: t.formula, reference: t.reference, confidence: t.confidence,
+                                      notes: t.notes, params: t.params)) { _ in
+                throw RegulaError.unsupported("'\(t.id)' is a training transform: give it to an optimizer "
+                    + "(rg_optimizer_new, regula.Optimizer(transforms=[...]), regula train --transform)")
+            }
+        }
+    }
+}

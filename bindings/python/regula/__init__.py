@@ -193,7 +193,8 @@ def _split_params(params):
 
 def components(kind=None):
     """Sorted ids of the registered components, optionally of one kind
-    ("penalty", "loss", "map", "activation")."""
+    ("penalty", "loss", "map", "activation", "transform"). Transforms are described here and
+    used through ``Optimizer(transforms=[...])``."""
     n = c_int64()
     _check(_L.rg_component_count(byref(n)))
     ids = []

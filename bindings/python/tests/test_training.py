@@ -197,3 +197,18 @@ def test_iss_p_and_lawn_match_numpy():
     wf, gf = w.ravel(), g.ravel()
     u = wf - 0.1 * (gf - (wf @ gf) / (wf @ wf) * wf)
     np.testing.assert_allclose(W.ravel(), u * np.linalg.norm(wf) / np.linalg.norm(u), rtol=1e-12)
+
+
+def test_transforms_are_listed_and_described_but_not_components():
+    ids = regula.components(kind="transform")
+    assert {"perp_grad", "sam", "prox_step", "mixup", "lawn"} <= set(ids)
+    assert "l1" not in ids and "flooding" not in ids  # flooding stays the loss wrapper's id
+    d = regula.describe("sam")
+    assert d["kind"] == "transform" and d["family"] == "optimizer_wrapper"
+    assert [p["name"] for p in d["params"]] == ["rho"]
+    with pytest.raises(regula.RegulaError, match="training transform"):
+        regula.penalty("sam")
+    # and what is listed works in an optimizer
+    w, g = np.ones((2, 3)), np.ones((2, 3))
+    regula.Optimizer("sgd", lr=0.1, transforms=["perp_grad"]).step([w], [g])
+    assert np.isfinite(w).all()
