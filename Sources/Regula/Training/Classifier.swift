@@ -2,6 +2,9 @@
 // residual adds and dropout, a registered loss (after an optional output map), and registered
 // penalties attached to the weight matrices.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import RegulaEngine
 
 /// The architecture of an MLP classifier.
@@ -26,6 +29,16 @@ public struct ModelSpec: Sendable {
     public var quantUniformNoise: Bool
     /// AutoSparse gradient annealing on every weight matrix: (α0, reset progress, initial s).
     public var autoSparse: (alpha0: Double, reset: Double, thresholdInit: Double)?
+    /// AutoSparse with one threshold per output row (`autosparse`) instead of one per matrix.
+    public var autoSparsePerRow = false
+    /// Dropout on the penultimate features, the output layer's input (`very_large_dropout`).
+    public var featureDropout = 0.0
+    /// Row equilibration W_c = D_r W of the hidden weight matrices (`weight_conditioning`),
+    /// and of the output matrix too with `conditionOutput`.
+    public var conditioning = false
+    public var conditionOutput = false
+    /// SMCP soft input-channel masks on every weight matrix (`smcp_soft_mask`).
+    public var softMask: SoftMaskSchedule?
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
                 layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
@@ -35,6 +48,35 @@ public struct ModelSpec: Sendable {
         self.widths = widths; self.activation = activation; self.dropout = dropout
         self.layerNorm = layerNorm; self.residual = residual; self.activationMap = activationMap
         self.gaussianNoise = gaussianNoise; self.gaussianDropout = gaussianDropout
+    }
+}
+
+/// SMCP's mask schedule: the pruned share of input channels ramps from 0 to `ratio` after a
+/// warm-up share of training, exponentially, and holds for the last `hold` share; masks are
+/// recomputed every `every` steps.
+/// ```
+/// ratio_t = 0 (p < warmup);  ratio (p ≥ 1 − hold);
+///           ratio·(1 − e^{−k(p − warmup)})/(1 − e^{−k(1 − hold − warmup)}) between, k = 4.5
+/// ```
+/// p = step/total steps. Official NVlabs/SMCP: `1 − exp(−0.05·epoch)` normalised over 90 epochs
+/// (k = 0.05·90 = 4.5 per unit of progress), 10 warm-up epochs, held for the final 25 of 90.
+public struct SoftMaskSchedule: Sendable, Equatable {
+    public var ratio: Double
+    public var every: Int
+    public var prunedDecay: Double
+    public var warmup: Double
+    public var hold: Double
+    public init(ratio: Double, every: Int = 80, prunedDecay: Double = 2e-4, warmup: Double = 10.0 / 90, hold: Double = 25.0 / 90) {
+        self.ratio = ratio; self.every = every; self.prunedDecay = prunedDecay; self.warmup = warmup; self.hold = hold
+    }
+
+    /// The pruned share at training progress p ∈ [0, 1].
+    public func ratio(progress p: Double) -> Double {
+        if p < warmup { return 0 }
+        let span = 1 - hold - warmup
+        if p >= 1 - hold || span <= 0 { return ratio }
+        let k = 4.5
+        return ratio * (1 - exp(-k * (p - warmup))) / (1 - exp(-k * span))
     }
 }
 
@@ -88,6 +130,8 @@ public final class Classifier {
     public let mapOps: [MapOp]
     /// The AutoSparse ops, whose α the trainer anneals.
     public let autoSparseOps: [AutoSparseThreshold]
+    /// SMCP masks and the parameter node each one masks (the trainer rewires them).
+    public let softMaskOps: [(op: SoftChannelMask, weight: NodeRef)]
     /// Prox steps to run after each update.
     public let proxSteps: [ProxStep]
     /// The target input holds probabilities rather than labels.
@@ -121,14 +165,21 @@ public final class Classifier {
         var maps: [MapOp] = []
         var effective: [NodeRef] = []
         /// The weights a layer uses: AutoSparse thresholding, then quantisation noise.
-        func layerWeights(_ w: NodeRef, _ name: String) throws -> NodeRef {
+        var masks: [(op: SoftChannelMask, weight: NodeRef)] = []
+        func layerWeights(_ w: NodeRef, _ name: String, rows: Int, output: Bool = false) throws -> NodeRef {
             var e = w
+            if let m = model.softMask {
+                let op = SoftChannelMask(prunedDecay: m.prunedDecay)
+                masks.append((op, w))
+                e = try g.custom(op, [e])
+            }
             if let a = model.autoSparse {
-                let s = g.parameter("\(name).threshold", shape: [1], .constant(a.thresholdInit))
+                let s = g.parameter("\(name).threshold", shape: [model.autoSparsePerRow ? rows : 1], .constant(a.thresholdInit))
                 let op = AutoSparseThreshold(alpha: a.alpha0)
                 sparseOps.append(op)
                 e = try g.custom(op, [e, s])
             }
+            if model.conditioning && (!output || model.conditionOutput) { e = try g.custom(WeightConditioning(), [e]) }
             if let bits = model.quantBits { e = try g.quantNoise(e, bits: bits, uniformNoise: model.quantUniformNoise) }
             effective.append(e)
             return e
@@ -139,7 +190,7 @@ public final class Classifier {
             let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
             let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
             weights.append(("layer\(i)", wn))
-            var z = try g.linear(h, try layerWeights(wn, "layer\(i)"), bn)
+            var z = try g.linear(h, try layerWeights(wn, "layer\(i)", rows: w), bn)
             if model.layerNorm {
                 let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
                 let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
@@ -159,10 +210,11 @@ public final class Classifier {
             if model.gaussianDropout > 0 { z = try g.gaussianDropout(z, p: model.gaussianDropout) }
             h = z; width = w
         }
+        let penultimate = model.featureDropout > 0 ? try g.dropout(h, p: model.featureDropout) : h  // penalties see h
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
         let bo = g.parameter("output.bias", shape: [classes], .zeros)
         weights.append(("output", wo))
-        logits = try g.linear(h, try layerWeights(wo, "output"), bo)
+        logits = try g.linear(penultimate, try layerWeights(wo, "output", rows: classes, output: true), bo)
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)
@@ -205,6 +257,7 @@ public final class Classifier {
         }
         self.weights = zip(weights, effective).map { ($0.0, $0.1, $1) }
         autoSparseOps = sparseOps
+        softMaskOps = masks
         mapOps = maps
         proxSteps = prox
     }

@@ -167,6 +167,7 @@ public enum Trainer {
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .autoSparse(let a): c.model.autoSparse = a
+            case .model(let edit): edit(&c.model)
             case .vat(let v):
                 guard vat == nil else { throw RegulaError.invalidArgument("vat is given twice") }
                 vat = v
@@ -195,7 +196,7 @@ public enum Trainer {
         }
         steps += model.proxSteps as [StepTransform]
         let perEpoch = (train.count + c.batch - 1) / c.batch
-        let stepper = Stepper(params: g.parameters, optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
+        let stepper = Stepper(params: g.parameters + extraSlots(wrapper), optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
                               transforms: steps, wrapper: wrapper)
 
         var rng = RNG(seed: c.seed &+ 0x5348_5546)  // the batch order stream
@@ -242,6 +243,10 @@ public enum Trainer {
                 if let t = model.vatTarget { feed[t] = [Double](repeating: 1 / Double(k), count: idx.count * k) }
                 try g.feed(feed)
                 try setState("step", stepper.step)
+                if let m = c.model.softMask, stepper.step % m.every == 0 {
+                    let ratio = m.ratio(progress: Double(stepper.step) / Double(perEpoch * c.epochs))
+                    for (op, w) in model.softMaskOps { op.rewire(g.value(w), ratio: ratio) }
+                }
                 let l = try stepper.step(evaluate)
                 guard l.isFinite else { throw RegulaError.invalidArgument("the training loss became non-finite at epoch \(epoch); lower the learning rate") }
                 total += l * Double(idx.count)

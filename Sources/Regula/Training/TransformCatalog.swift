@@ -61,6 +61,9 @@ public enum BuiltTransform {
     case vat(VirtualAdversarial)
     /// A layer change (AutoSparse): the trainer thresholds every weight matrix.
     case autoSparse((alpha0: Double, reset: Double, thresholdInit: Double))
+    /// A change of the model's layers (reparameterisations, stochastic layers): applied to the
+    /// model spec before the graph is built.
+    case model((inout ModelSpec) -> Void)
 }
 
 public enum TransformCatalog {
@@ -212,6 +215,71 @@ public enum TransformCatalog {
                       notes: "No official code found. Decided: per-tensor norms (not per row); the LR schedule is not restarted at the switch; warmup counts optimizer steps; layers=last constrains the classifier matrix (the final homogeneous sub-network of a normalised net), layers=all every weight matrix (a plain ReLU MLP is homogeneous throughout).",
                       params: [.int("warmup", 0, min: 0, "free-phase steps E_warm"),
                                .choice("layers", ["last", "all"], "which weight matrices are constrained")]),
+        TransformInfo(id: "lawn_projection", kind: .postStep,
+                      summary: "LAWN as penalties_matrix §21: after a free phase each constrained matrix (or row) is renormalised to its norm at the switch",
+                      formula: "t ≥ warmup: [tangent_grad: g ← g − (⟨g,w⟩/‖w‖²)w]; after the update w ← c·w/‖w‖, c = ‖w‖ at the switch (per matrix or per row)",
+                      reference: "Logit Attenuating Weight Normalization (Gupta et al. 2021)",
+                      confidence: "low",
+                      notes: "No paper body or code found (searched: code and issues corpora). Same class as lawn with the §21 options: granularity layer (default) or unit (one norm per output row), tangent_grad off by default (the projection alone, §21 step 3). A block with norm 0 at the switch is skipped. Equality (sphere), not a ball.",
+                      params: [.int("warmup", 0, min: 0, "free-phase steps T_free"),
+                               .choice("layers", ["last", "all"], "which weight matrices are constrained"),
+                               .choice("granularity", ["layer", "unit"], "one norm per matrix or per output row"),
+                               .bool("tangent_grad", false, "also project the gradient on the tangent space")]),
+        TransformInfo(id: "backslash", kind: .postStep,
+                      summary: "BackSlash: rate-constrained shrink towards a generalized-Gaussian prior with a global shape estimate, after every step",
+                      formula: "w ← w − λ(ν̂/N)·sign(w)(|w| + c)^{ν̂−1}; ν̂ by moment matching over all N parameters each step",
+                      reference: "BackSlash: Rate Constrained Optimized Training of Large Language Models (Wu, Wen, Han 2025); GG-prior authors' gg_prior/backslash.py",
+                      confidence: "medium",
+                      notes: "As the authors' re-implementation (phuang1024/DBS gg_prior/backslash.py, read): every parameter tensor including biases, one global ν̂ (nearest ρ on the 0.10…3.00 grid), not scaled by the learning rate, shift applied even when it crosses 0. Default λ = 2e3 is the code's for LLMs (÷N): small models want λ ≈ N·1e-4. nu > 0 fixes the shape instead.",
+                      params: [real("lambda", 2e3, "rdo λ"), real("clip", 1, "shift c"),
+                               real("nu", 0, "fixed shape ν (0: estimate every step)")]),
+        TransformInfo(id: "autosparse", kind: .layer,
+                      summary: "AutoSparse with one learnable threshold per output row (channelwise) and gradient annealing",
+                      formula: "W_eff = sign(W)·ReLU(|W| − sigmoid(s_r)) per row r; ∂W_eff/∂W = 1 (kept) or α_t (masked); α_t as autosparse_ga",
+                      reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al. 2023)",
+                      confidence: "medium-low",
+                      notes: "No official code (searched); the PQuant re-implementation (cern-nextgen/PQuantML autosparse.py) is the source: channelwise thresholds, α = α0·decay(e) (non-cumulative, the newer port), reset epoch. Library default α0 = 0.5 (PQuant) as penalties_sparsity §20 item 4; autosparse_ga keeps the per-layer threshold and α0 = 0.75 of the ResNet-50 config.",
+                      params: [real("alpha0", 0.5, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
+                               .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]),
+        TransformInfo(id: "qreg", kind: .layer,
+                      summary: "QReg: symmetric per-tensor b-bit fake quantisation of every weight matrix in the forward, straight-through backward",
+                      formula: "Δ = max|w|/(2^{b−1} − 1); Q(w) = Δ·clip(round(w/Δ), −(2^{b−1} − 1), 2^{b−1} − 1); noise mode: w + U(−Δ/2, Δ/2)",
+                      reference: "QReg: On Regularization Effects of Quantization (AskariHemmat et al. 2022)",
+                      confidence: "medium",
+                      notes: "The quant_noise layer (--quant-bits) under its catalogue name. No code found; decided: per tensor, symmetric, round half to even (torch/numpy), STE identity everywhere (no values fall outside the symmetric range). max|w| = 0 leaves W unchanged.",
+                      params: [.int("bits", 8, min: 2, max: 24, "b"), .choice("mode", ["fake_quant", "uniform_noise"], "fake quantisation or its noise model")]),
+        TransformInfo(id: "very_large_dropout", kind: .layer,
+                      summary: "very large dropout (p = 0.9) on the penultimate features, the classifier's input",
+                      formula: "train: h̃ = h ⊙ m/(1 − p), m ~ Bernoulli(1 − p); logits = W h̃ + b; eval: h̃ = h",
+                      reference: "Fine-tuning with Very Large Dropout (Zhang & Bottou 2024)",
+                      confidence: "high",
+                      notes: "Inverted dropout on the output layer's input only (the official DomainBed featurizer); meant for fine-tuning a trained model (from scratch at 0.9 it underfits, as the paper says). Feature penalties still see the undropped features.",
+                      params: [.real("p", 0.9, min: 0, max: 1, maxOpen: true, "dropout rate")]),
+        TransformInfo(id: "weight_conditioning", kind: .layer,
+                      summary: "weight conditioning: every row of each weight matrix is equilibrated to unit norm in the forward",
+                      formula: "W_c = diag(1/max(‖w_i‖, 1e-12))·W; ∂L/∂w_i = (I − c_i c_iᵀ)G_i/‖w_i‖",
+                      reference: "Weight Conditioning for Smooth Optimization of Neural Networks (Saratchandran, Wang, Lucey 2024)",
+                      confidence: "medium-low",
+                      notes: "Paper body not reachable; row equilibration (Van der Sluis) as the third-party ivy implementation, catalogue penalties_matrix §10 mode=row. No learnable gain. layers=hidden leaves the classifier unnormalised (unit rows there cap the logits at ‖h‖); layers=all conditions it too.",
+                      params: [.choice("layers", ["hidden", "all"], "which weight matrices are conditioned")]),
+        TransformInfo(id: "smcp_soft_mask", kind: .layer,
+                      summary: "SMCP soft input-channel masks: W ⊙ M forward, straight-through backward, masks rewired on a ramped target",
+                      formula: "W_eff = W ⊙ M (columns); ∂L/∂W = ∂L/∂W_eff + λ_pd(1 − M)⊙W; M keeps the columns of largest Σ_o|W_oj|",
+                      reference: "Soft Masking for Cost-Constrained Channel Pruning (Humble et al. 2022), official NVlabs/SMCP",
+                      confidence: "high",
+                      notes: "Magnitude importance (code default), rewiring every `every` steps (code: 80 batches), pruned decay 2e-4, target ramp 1 − e^{−k p} normalised with the code's 10 warm-up and 25 held epochs of 90 (k = 4.5). Decided: a per-layer pruned share instead of the global latency knapsack (the MLP has no latency model); importance summed over all output rows.",
+                      params: [.real("ratio", 0.5, min: 0, max: 1, "final pruned share of input channels per layer"),
+                               .int("every", 80, min: 1, "steps between mask updates"),
+                               real("pruned_decay", 2e-4, "λ_pd"),
+                               .real("warmup", 10.0 / 90, min: 0, max: 1, "share of training before pruning starts"),
+                               .real("hold", 25.0 / 90, min: 0, max: 1, "final share of training at the target ratio")]),
+        TransformInfo(id: "de_elbo", kind: .optimizerWrapper,
+                      summary: "data-emphasised ELBo: train the mean of N(m, σ²I) with one reparameterised sample per step and a learned σ; the L2 strength follows in closed form",
+                      formula: "J = NLL_B(m + σε) + ½·log(1 + ‖m‖²/(Dσ²)) (κ = D/N, τ²* = (‖m‖² + Dσ²)/D); σ = softplus(ρ) stepped by the optimizer",
+                      reference: "Learning Hyperparameters via a Data-Emphasized Variational Objective (Harvey, Petrov, Hughes 2025), official tufts-ml/data-emphasized-ELBo",
+                      confidence: "high",
+                      notes: "As L2KappaELBoLoss (src/losses.py, read) with a zero prior mean and one (m, τ) pair over all parameters (the MLP trains from scratch; the paper's backbone/head split is for transfer). κ = D/N, so N cancels. Evaluation uses the mean m. +0 extra passes; the sampled forward replaces the plain one.",
+                      params: [real("sigma_init", 1e-4, minOpen: true, "initial σ (official: 1e-4)")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -275,6 +343,30 @@ public enum TransformCatalog {
         case "hard_threshold_proj": return .step(RowTopKProjection(k: try p.int("k")))
         case "lawn":
             return .steps(LogitAttenuatingWeightNorm(warmupSteps: try p.int("warmup"), lastOnly: try p.string("layers") == "last").transforms)
+        case "lawn_projection":
+            return .steps(LogitAttenuatingWeightNorm(warmupSteps: try p.int("warmup"), lastOnly: try p.string("layers") == "last",
+                                                     perUnit: try p.string("granularity") == "unit",
+                                                     tangent: try p.bool("tangent_grad")).transforms)
+        case "backslash":
+            let nu = try p.real("nu")
+            return .step(BackSlash(lambda: try p.real("lambda"), clip: try p.real("clip"), nu: nu > 0 ? nu : nil))
+        case "autosparse":
+            let a = (alpha0: try p.real("alpha0"), reset: try p.real("reset"), thresholdInit: try p.real("threshold_init"))
+            return .model { $0.autoSparse = a; $0.autoSparsePerRow = true }
+        case "qreg":
+            let bits = try p.int("bits"), noise = try p.string("mode") == "uniform_noise"
+            return .model { $0.quantBits = bits; $0.quantUniformNoise = noise }
+        case "very_large_dropout":
+            let rate = try p.real("p")
+            return .model { $0.featureDropout = rate }
+        case "weight_conditioning":
+            let all = try p.string("layers") == "all"
+            return .model { $0.conditioning = true; $0.conditionOutput = all }
+        case "smcp_soft_mask":
+            let m = SoftMaskSchedule(ratio: try p.real("ratio"), every: try p.int("every"), prunedDecay: try p.real("pruned_decay"),
+                                     warmup: try p.real("warmup"), hold: try p.real("hold"))
+            return .model { $0.softMask = m }
+        case "de_elbo": return .wrapper(DataEmphasizedELBo(sigmaInit: try p.real("sigma_init"), seed: seed &+ 0x454C_426F))
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
         case "dnsam": return .wrapper(SharpnessAware(.dnsam, rho: try p.real("rho"), theta: try p.real("theta")))
@@ -336,14 +428,19 @@ public enum OptimizerFactory {
                 throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
             case .mixup:
                 throw RegulaError.unsupported("mixup transforms the batch, not the gradient: mix the data before the loss")
-            case .autoSparse:
-                throw RegulaError.unsupported("autosparse_ga changes the layers: build it into the model (AutoSparseThreshold)")
+            case .autoSparse, .model:
+                throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' changes the model's layers: it needs the model, not only gradients")
             case .vat:
                 throw RegulaError.unsupported("vat adds a loss term from input perturbations: it needs the model, not only gradients")
             }
         }
-        return Stepper(params: slots, optimizer: opt,
+        return Stepper(params: slots + extraSlots(wrapper), optimizer: opt,
                        schedule: try Trainer.schedule(c, total: try p.int("total_steps"), stepsPerEpoch: 1),
                        transforms: steps, wrapper: wrapper)
     }
+}
+
+/// Parameters a wrapper adds to the ones it steps (DE-ELBo's σ).
+func extraSlots(_ wrapper: GradientWrapper?) -> [ParameterSlot] {
+    (wrapper as? DataEmphasizedELBo).map { [$0.sigma] } ?? []
 }
