@@ -1,0 +1,157 @@
+// The training transforms that change the model or act globally on the update: BackSlash,
+// QReg, very large dropout, and every layer transform through `regula train`'s trainer.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import Regula
+import RegulaEngine
+
+private func slot(_ values: [Double], shape: [Int], decay: Bool = true) -> ParameterSlot {
+    let s = ParameterSlot(name: "w", shape: shape, decay: decay)
+    for (i, v) in values.enumerated() { s.value[i] = v }
+    return s
+}
+
+private func array(_ s: ParameterSlot) -> [Double] { Array(UnsafeBufferPointer(start: s.value, count: s.count)) }
+
+private func close(_ a: [Double], _ b: [Double], _ tol: Double = 1e-6) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol * Swift.max(1, abs($1)) }
+}
+
+/// One SGD step with a zero gradient, so only the post steps move the weights.
+private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws {
+    let s = Stepper(params: params, optimizer: try Optimizer(.sgd(momentum: 0, nesterov: false)),
+                    schedule: Schedule(base: 0.1), transforms: [t])
+    try s.step { for p in params { for i in 0..<p.count { p.grad[i] = 0 } }; return 0 }
+}
+
+@Suite struct BackSlashTests {
+    // penalties_sparsity §14b: W0 alone (N = 4), λ = 0.1, c = 1, ν̂ = 1.46.
+    @Test func catalogueExample() throws {
+        let w = slot([1, -2, 0.5, 0], shape: [2, 2])
+        let b = BackSlash(lambda: 0.1, clip: 1)
+        try postStepOnly([w], b)
+        #expect(b.lastShape == 1.46)
+        #expect(close(array(w), [0.949793, -1.939498, 0.456016, 0]))
+        let fixed = slot([1, -2, 0.5, 0], shape: [2, 2])
+        try postStepOnly([fixed], BackSlash(lambda: 0.1, clip: 1, nu: 0.5))
+        #expect(close(array(fixed), [0.991161, -1.992783, 0.489794, 0]))
+    }
+
+    @Test func scopeIsGlobalOverEveryParameter() throws {
+        // W0 split into a matrix and a bias-like vector (no decay) gives the same result as one tensor
+        let a = slot([1, -2], shape: [1, 2]), bias = slot([0.5, 0], shape: [2], decay: false)
+        let b = BackSlash(lambda: 0.1, clip: 1)
+        try postStepOnly([a, bias], b)
+        #expect(b.lastShape == 1.46)
+        #expect(close(array(a) + array(bias), [0.949793, -1.939498, 0.456016, 0]))
+    }
+
+    @Test func fromItsSpec() throws {
+        guard case .step(let t) = try TransformCatalog.make("backslash:lambda=0.1,nu=0.5") else { Issue.record("not a step"); return }
+        let w = slot([1, -2, 0.5, 0], shape: [2, 2])
+        try postStepOnly([w], t)
+        #expect(close(array(w), [0.991161, -1.992783, 0.489794, 0]))
+    }
+}
+
+@Suite struct QRegTests {
+    /// The forward of the `qreg` spec's model on one weight tensor.
+    func quantized(_ spec: String, _ w: [Double]) throws -> [Double] {
+        guard case .model(let edit) = try TransformCatalog.make(spec) else { Issue.record("not a model edit"); return [] }
+        var m = ModelSpec()
+        edit(&m)
+        let g = Graph(seed: 1)
+        let p = g.parameter("w", shape: [1, w.count], .zeros)
+        let q = try g.quantNoise(p, bits: try #require(m.quantBits), uniformNoise: m.quantUniformNoise)
+        for (i, v) in w.enumerated() { g.parameters[0].value[i] = v }
+        g.training = false
+        _ = try g.forward()
+        return Array(g.value(q).buffer)
+    }
+
+    // penalties_sparsity §21: 8-bit Δ = 0.015748, Q(W0) = (1.007874, −2, 0.503937, 0); 4-bit Δ = 0.285714.
+    @Test func catalogueExample() throws {
+        #expect(close(try quantized("qreg", [1, -2, 0.5, 0]), [1.007874, -2, 0.503937, 0]))
+        #expect(close(try quantized("qreg:bits=4", [1, -2, 0.5, 0]), [1.142857, -2, 0.571429, 0]))
+    }
+
+    @Test func tiesRoundHalfToEven() throws {
+        // 3 bits: Δ = 3/3 = 1; 0.5 → 0, 2.5 → 2, −1.5 → −2 (half away from zero would give 1, 3, −2)
+        #expect(try quantized("qreg:bits=3", [3, 0.5, 2.5, -1.5]) == [3, 0, 2, -2])
+    }
+}
+
+@Suite struct VeryLargeDropoutTests {
+    // One hidden unit: the output layer sees h̃ ∈ {0, h/(1 − p)}, so the train-mode logits are
+    // either the bias or b + W·h/(1 − p), with the drop share ≈ p; eval logits b + W·h.
+    @Test func dropsThePenultimateFeaturesOnly() throws {
+        guard case .model(let edit) = try TransformCatalog.make("very_large_dropout") else { Issue.record("not a model edit"); return }
+        var spec = ModelSpec(widths: [1])
+        edit(&spec)
+        #expect(spec.featureDropout == 0.9 && spec.dropout == 0)
+        let c = try Classifier(features: 2, classes: 2, model: spec, loss: "softmax_cross_entropy", seed: 5)
+        let g = c.graph
+        try g.feed([c.x: [0.7, -0.4], c.y: [1]])
+        let p = g.parameters  // layer0.weight, layer0.bias, output.weight, output.bias
+        for i in 0..<2 { p[0].value[i] = [1, -1][i]; p[3].value[i] = [0.25, -0.5][i] }
+        p[1].value[0] = 0.1
+        let h = 1.2  // relu(0.7 + 0.4 + 0.1)
+        g.training = false
+        _ = try g.forward()
+        #expect(close(Array(g.value(c.logits).buffer), (0..<2).map { p[3].value[$0] + p[2].value[$0] * h }, 1e-12))
+        g.training = true
+        var dropped = 0
+        let trials = 400
+        for _ in 0..<trials {
+            _ = try g.forward()
+            let z = Array(g.value(c.logits).buffer)
+            let kept = (0..<2).map { p[3].value[$0] + p[2].value[$0] * h / 0.1 }
+            if close(z, [0.25, -0.5], 1e-12) { dropped += 1 } else { #expect(close(z, kept, 1e-12)) }
+        }
+        #expect(abs(Double(dropped) / Double(trials) - 0.9) < 0.05)
+    }
+}
+
+@Suite struct LayerTransformTrainingTests {
+    let trainer = TrainerTests()
+
+    @Test func everyNewTransformTrains() throws {
+        let train = trainer.blobs(90, seed: 3), test = trainer.blobs(30, seed: 4)
+        for t in ["backslash:lambda=0.05", "lawn_projection:warmup=10,granularity=unit,tangent_grad=true", "autosparse:threshold_init=-2",
+                  "qreg:bits=4", "very_large_dropout:p=0.5", "weight_conditioning", "weight_conditioning:layers=all",
+                  "smcp_soft_mask:ratio=0.25,every=5", "de_elbo:sigma_init=0.01"] {
+            let r = try Trainer.run(train: train, test: test, config: trainer.config { $0.transforms = [t] })
+            #expect(r.test.accuracy > 0.6 && r.finalLoss.isFinite, "\(t): \(r.test.accuracy)")
+        }
+    }
+
+    @Test func smcpPrunesTheTargetShareOfInputChannels() throws {
+        // widths [16] on 4 features, 3 classes: at the end ⌊0.5·4⌋ = 2 columns of layer 0 and
+        // ⌊0.5·16⌋ = 8 of the output are masked: 16·2 + 3·8 = 56 of 64 + 48 entries are zero.
+        let train = trainer.blobs(90, seed: 3), test = trainer.blobs(30, seed: 4)
+        let r = try Trainer.run(train: train, test: test, config: trainer.config { $0.transforms = ["smcp_soft_mask:ratio=0.5,every=1"] })
+        #expect(abs(r.zeroShare - 56.0 / 112) < 1e-12)
+        let s = SoftMaskSchedule(ratio: 0.5)
+        #expect(s.ratio(progress: 0.05) == 0 && s.ratio(progress: 0.8) == 0.5)
+        let mid = s.ratio(progress: 0.4), k = 4.5
+        #expect(abs(mid - 0.5 * (1 - exp(-k * (0.4 - 10.0 / 90))) / (1 - exp(-k * (1 - 35.0 / 90)))) < 1e-12)
+    }
+
+    @Test func modelTransformsAreRefusedByTheGradientOnlyFactory() {
+        for t in ["qreg", "smcp_soft_mask", "weight_conditioning", "very_large_dropout", "autosparse"] {
+            #expect(throws: RegulaError.self) { try OptimizerFactory.make(optimizer: "sgd", params: "", transforms: [t], slots: []) }
+        }
+    }
+
+    @Test func deElboStepsItsSigmaThroughTheFactory() throws {
+        let w = slot([0.5, -0.5, 1, 0], shape: [1, 4])
+        let s = try OptimizerFactory.make(optimizer: "sgd", params: "lr=1,momentum=0", transforms: ["de_elbo:sigma_init=0.1"], slots: [w])
+        #expect(s.params.count == 2 && s.params[1].name == "de_elbo.sigma")
+        try s.step { for i in 0..<4 { w.grad[i] = 0 }; return 0 }
+        let mean = [0.5, -0.5, 1, 0]
+        #expect(close(array(w), mean.map { $0 - $0 / 1.54 }, 1e-12))
+    }
+}
