@@ -191,3 +191,49 @@ private func run(_ op: GraphOp, _ inputs: [ParameterSlot], dy: [Double]) throws 
         #expect((0..<n).allSatisfy { m.value[$0] == 2 })  // the mean is restored
     }
 }
+
+@Suite struct LoRADropoutTests {
+    // transforms §12c: A = [[1,2,3],[4,5,6]], B = [[1,2],[3,4]], m_A = (1,0,1), m_B = (0,1) →
+    // ΔW = [[0,0,0],[19,0,33]]. The masks are random: draw until these appear (1/32 per draw).
+    @Test func catalogueExampleAndHandGradient() throws {
+        let w = slot([Double](repeating: 0.5, count: 6), shape: [2, 3])
+        let a = slot([1, 2, 3, 4, 5, 6], shape: [2, 3]), b = slot([1, 2, 3, 4], shape: [2, 2])
+        let op = LoRADropout(p: 0.5, scale: 1, seed: 4)
+        var found = false
+        for _ in 0..<1000 {
+            for s in [w, a, b] { for i in 0..<s.count { s.grad[i] = 0 } }
+            let (y, g) = try run(op, [w, a, b], dy: [Double](repeating: 1, count: 6))
+            // every draw: W + m_B[i]·(BA)_ij·m_A[j], BA = [[9,12,15],[19,26,33]]
+            let ba = [9.0, 12, 15, 19, 26, 33]
+            let expected: [Double] = (0..<6).map { (i: Int) -> Double in 0.5 + op.maskB[i / 3] * op.maskA[i % 3] * ba[i] }
+            #expect(y == expected)
+            guard op.maskA == [1, 0, 1] && op.maskB == [0, 1] else { continue }
+            found = true
+            #expect(y.map { $0 - 0.5 } == [0, 0, 0, 19, 0, 33])
+            #expect(g[0] == [1, 1, 1, 1, 1, 1])
+            #expect(g[1] == [3, 0, 3, 4, 0, 4])  // ∂A = Bᵀ M: row k = B[1,k]·m_A
+            #expect(g[2] == [0, 0, 4, 10])  // ∂B = M Aᵀ: row 1 = (1+3, 4+6)
+            break
+        }
+        #expect(found)
+    }
+
+    @Test func evaluationUsesTheMaskExpectation() throws {
+        let w = slot([0, 0, 0, 0], shape: [2, 2]), a = slot([1, 0, 0, 1], shape: [2, 2]), b = slot([2, 0, 0, 3], shape: [2, 2])
+        let op = LoRADropout(p: 0.2, scale: 0.5, seed: 1)
+        let out = slot([0, 0, 0, 0], shape: [2, 2])
+        try op.forward([w, a, b].map(\.valueTensor), into: out.valueTensor, training: false)
+        #expect(close(array(out.value, 4), [0.5 * 0.64 * 2, 0, 0, 0.5 * 0.64 * 3], 1e-15))
+    }
+
+    @Test func dropRateMatches() throws {
+        let n = 2000
+        let op = LoRADropout(p: 0.3, scale: 1, seed: 8)
+        let w = slot([Double](repeating: 0, count: n), shape: [1, n]), a = slot([Double](repeating: 1, count: n), shape: [1, n])
+        let b = slot([1], shape: [1, 1])
+        let out = slot([Double](repeating: 0, count: n), shape: [1, n])
+        try op.forward([w, a, b].map(\.valueTensor), into: out.valueTensor, training: true)
+        let dropped = Double(op.maskA.filter { $0 == 0 }.count) / Double(n)
+        #expect(abs(dropped - 0.3) < 0.04)
+    }
+}

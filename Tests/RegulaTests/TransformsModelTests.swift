@@ -122,10 +122,21 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
         let train = trainer.blobs(90, seed: 3), test = trainer.blobs(30, seed: 4)
         for t in ["backslash:lambda=0.05", "lawn_projection:warmup=10,granularity=unit,tangent_grad=true", "autosparse:threshold_init=-2",
                   "qreg:bits=4", "very_large_dropout:p=0.5", "weight_conditioning", "weight_conditioning:layers=all",
-                  "smcp_soft_mask:ratio=0.25,every=5", "de_elbo:sigma_init=0.01"] {
+                  "smcp_soft_mask:ratio=0.25,every=5", "de_elbo:sigma_init=0.01", "lora_dropout", "lora_dropout:freeze_base=true,rank=2"] {
             let r = try Trainer.run(train: train, test: test, config: trainer.config { $0.transforms = [t] })
             #expect(r.test.accuracy > 0.6 && r.finalLoss.isFinite, "\(t): \(r.test.accuracy)")
         }
+    }
+
+    @Test func loraAdaptersFreezeTheBase() throws {
+        guard case .model(let edit) = try TransformCatalog.make("lora_dropout:rank=2,freeze_base=true") else { Issue.record("not a model edit"); return }
+        var spec = ModelSpec(widths: [3])
+        edit(&spec)
+        let c = try Classifier(features: 4, classes: 2, model: spec, loss: "softmax_cross_entropy", seed: 1)
+        let slots = Dictionary(uniqueKeysWithValues: c.graph.parameters.map { ($0.name, $0) })
+        #expect(slots["layer0.weight"]?.lrScale == 0 && slots["output.weight"]?.lrScale == 0)
+        #expect(slots["layer0.lora_a"]?.shape == [2, 4] && slots["layer0.lora_b"]?.shape == [3, 2])
+        #expect(slots["output.lora_b"].map { Kernels.sumOfSquares($0.value, count: $0.count) } == 0)  // ΔW = 0 at start
     }
 
     @Test func smcpPrunesTheTargetShareOfInputChannels() throws {
@@ -153,5 +164,41 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
         try s.step { for i in 0..<4 { w.grad[i] = 0 }; return 0 }
         let mean = [0.5, -0.5, 1, 0]
         #expect(close(array(w), mean.map { $0 - $0 / 1.54 }, 1e-12))
+    }
+}
+
+@Suite struct AVMixupTests {
+    // transforms §13b: x = (100, 100), x_adv = (108, 92), γ = 2 → vertex (116, 84); u = 0.3 →
+    // x̃ = (111.2, 88.8); ỹ = (0.37, 0.07 × 9) for K = 10, λ1 = 1, λ2 = 0.1.
+    @Test func catalogueExample() {
+        let m = AVMixup().mix(x: [100, 100], adversarial: [108, 92], labels: [0], classes: 10, u: [0.3], range: (0, 255))
+        #expect(close(m.x, [111.2, 88.8], 1e-12))
+        #expect(close(m.targets, [0.37] + [Double](repeating: 0.07, count: 9), 1e-12))
+        // the vertex is clipped to the data range: (100 + 2·(−150)) → 0
+        let c = AVMixup().mix(x: [100], adversarial: [-50], labels: [1], classes: 2, u: [0], range: (0, 255))
+        #expect(c.x == [0] && close(c.targets, [0.9, 0.1], 1e-12))
+    }
+
+    @Test func attackStaysInTheBallAndRaisesTheLoss() throws {
+        let c = try Classifier(features: 3, classes: 3, model: ModelSpec(widths: [5]), loss: "softmax_cross_entropy",
+                               softTargets: true, inputGradient: true, seed: 2)
+        var rng = RNG(seed: 9)
+        let x = (0..<12).map { _ in rng.uniform() }, labels = [0, 1, 2, 1]
+        let t = c.targets(labels, classes: 3)
+        func loss(_ input: [Double]) throws -> Double {
+            try c.graph.feed([c.x: input, c.y: t]); return try c.graph.forward()
+        }
+        let clean = try loss(x)
+        let av = AVMixup(epsilon: 0.1, stepSize: 0.03, steps: 10)
+        let adv = try av.attack(c, x: x, targets: t, range: (0, 1), rng: &rng)
+        #expect(zip(adv, x).allSatisfy { abs($0 - $1) <= 0.1 + 1e-15 && $0 >= 0 && $0 <= 1 })
+        #expect(try loss(adv) > clean + 0.01)
+    }
+
+    @Test func trains() throws {
+        let t = TrainerTests()
+        let r = try Trainer.run(train: t.blobs(90, seed: 3), test: t.blobs(30, seed: 4),
+                                config: t.config { $0.transforms = ["avmixup:epsilon=0.3,step_size=0.1,steps=3"] })
+        #expect(r.test.accuracy > 0.6 && r.evaluations == r.steps)
     }
 }

@@ -39,6 +39,8 @@ public struct ModelSpec: Sendable {
     public var conditionOutput = false
     /// SMCP soft input-channel masks on every weight matrix (`smcp_soft_mask`).
     public var softMask: SoftMaskSchedule?
+    /// LoRA adapters with LoRA Dropout on every weight matrix (`lora_dropout`).
+    public var lora: LoRASpec?
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
                 layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
@@ -77,6 +79,15 @@ public struct SoftMaskSchedule: Sendable, Equatable {
         if p >= 1 - hold || span <= 0 { return ratio }
         let k = 4.5
         return ratio * (1 - exp(-k * (p - warmup))) / (1 - exp(-k * span))
+    }
+}
+
+/// LoRA adapters (rank r, scale α/r) with LoRA Dropout rate p; `freezeBase` keeps the base
+/// matrices at their values (lr_scale 0), as LoRA fine-tuning does.
+public struct LoRASpec: Sendable, Equatable {
+    public var rank: Int, p: Double, alpha: Double, freezeBase: Bool
+    public init(rank: Int, p: Double, alpha: Double, freezeBase: Bool) {
+        self.rank = rank; self.p = p; self.alpha = alpha; self.freezeBase = freezeBase
     }
 }
 
@@ -154,10 +165,11 @@ public final class Classifier {
     /// a penalty that takes the input `labels` gets the batch labels.
     public init(features: Int, classes: Int, model: ModelSpec, loss: String,
                 outputMap: String? = nil, penalties: [PenaltySpec] = [], featurePenalties: [PenaltySpec] = [],
-                softTargets: Bool = false, vat: Bool = false, entropy: Bool = false, seed: UInt64) throws {
+                softTargets: Bool = false, vat: Bool = false, entropy: Bool = false, inputGradient: Bool = false,
+                seed: UInt64) throws {
         let g = Graph(seed: seed)
         graph = g
-        x = g.input(cols: features, gradient: vat)  // VAT differentiates with respect to the input
+        x = g.input(cols: features, gradient: vat || inputGradient)  // VAT and AVmixup differentiate w.r.t. the input
         y = g.input(cols: softTargets ? classes : 1)
         self.softTargets = softTargets
         var h = x, width = features
@@ -166,8 +178,14 @@ public final class Classifier {
         var effective: [NodeRef] = []
         /// The weights a layer uses: AutoSparse thresholding, then quantisation noise.
         var masks: [(op: SoftChannelMask, weight: NodeRef)] = []
-        func layerWeights(_ w: NodeRef, _ name: String, rows: Int, output: Bool = false) throws -> NodeRef {
+        func layerWeights(_ w: NodeRef, _ name: String, rows: Int, cols: Int, output: Bool = false) throws -> NodeRef {
             var e = w
+            if let l = model.lora {
+                if l.freezeBase { g.parameters.last(where: { $0.name == "\(name).weight" })?.lrScale = 0 }
+                let a = g.parameter("\(name).lora_a", shape: [l.rank, cols], .kaimingUniform, decay: false)
+                let b = g.parameter("\(name).lora_b", shape: [rows, l.rank], .zeros, decay: false)  // PEFT: ΔW = 0 at start
+                e = try g.custom(LoRADropout(p: l.p, scale: l.alpha / Double(l.rank), seed: seed &+ UInt64(g.parameters.count)), [e, a, b])
+            }
             if let m = model.softMask {
                 let op = SoftChannelMask(prunedDecay: m.prunedDecay)
                 masks.append((op, w))
@@ -190,7 +208,7 @@ public final class Classifier {
             let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
             let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
             weights.append(("layer\(i)", wn))
-            var z = try g.linear(h, try layerWeights(wn, "layer\(i)", rows: w), bn)
+            var z = try g.linear(h, try layerWeights(wn, "layer\(i)", rows: w, cols: width), bn)
             if model.layerNorm {
                 let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
                 let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
@@ -214,7 +232,7 @@ public final class Classifier {
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
         let bo = g.parameter("output.bias", shape: [classes], .zeros)
         weights.append(("output", wo))
-        logits = try g.linear(penultimate, try layerWeights(wo, "output", rows: classes, output: true), bo)
+        logits = try g.linear(penultimate, try layerWeights(wo, "output", rows: classes, cols: width, output: true), bo)
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)

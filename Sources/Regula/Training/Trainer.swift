@@ -164,6 +164,7 @@ public enum Trainer {
         var flood: Double? = nil
         var mixup: Mixup? = nil
         var vat: VirtualAdversarial? = nil
+        var avmixup: AVMixup? = nil
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .autoSparse(let a): c.model.autoSparse = a
@@ -174,6 +175,9 @@ public enum Trainer {
             case .mixup(let m):
                 guard mixup == nil else { throw RegulaError.invalidArgument("mixup is given twice") }
                 mixup = m
+            case .avmixup(let m):
+                guard avmixup == nil else { throw RegulaError.invalidArgument("avmixup is given twice") }
+                avmixup = m
             case .step(let t): steps.append(t)
             case .steps(let ts): steps += ts
             case .wrapper(let w):
@@ -186,7 +190,10 @@ public enum Trainer {
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
                                    outputMap: c.outputMap, penalties: c.penalties, featurePenalties: c.featurePenalties,
-                                   softTargets: mixup != nil, vat: vat != nil, entropy: vat?.entropy ?? false, seed: c.seed)
+                                   softTargets: mixup != nil || avmixup != nil, vat: vat != nil, entropy: vat?.entropy ?? false,
+                                   inputGradient: avmixup != nil, seed: c.seed)
+        guard mixup == nil || avmixup == nil else { throw RegulaError.invalidArgument("mixup and avmixup both transform the batch: give one") }
+        let range = (lo: train.x.min() ?? 0, hi: train.x.max() ?? 0)  // AVmixup's clip range
         let g = model.graph
         for rule in c.groups {
             for slot in g.parameters where slot.name.contains(rule.pattern) {
@@ -235,6 +242,9 @@ public enum Trainer {
                 for i in idx { bx += train.x[i * train.features ..< (i + 1) * train.features]; by.append(Double(train.y[i])) }
                 if let mixup {
                     let m = mixup.mix(x: bx, labels: idx.map { train.y[$0] }, features: train.features, classes: k, rng: &rng)
+                    batchX = m.x; batchT = m.targets
+                } else if let avmixup {
+                    let m = try avmixup.apply(model, x: bx, labels: idx.map { train.y[$0] }, classes: k, range: range, rng: &rng)
                     batchX = m.x; batchT = m.targets
                 } else {
                     batchX = bx; batchT = by

@@ -57,6 +57,8 @@ public enum BuiltTransform {
     case flood(Double)
     /// A batch transform (mixup): the trainer feeds mixed inputs and soft targets.
     case mixup(Mixup)
+    /// AVmixup: the trainer attacks each batch and mixes it with its adversarial vertex.
+    case avmixup(AVMixup)
     /// Virtual adversarial training: an extra loss term from input perturbations.
     case vat(VirtualAdversarial)
     /// A layer change (AutoSparse): the trainer thresholds every weight matrix.
@@ -280,6 +282,24 @@ public enum TransformCatalog {
                       confidence: "high",
                       notes: "As L2KappaELBoLoss (src/losses.py, read) with a zero prior mean and one (m, τ) pair over all parameters (the MLP trains from scratch; the paper's backbone/head split is for transfer). κ = D/N, so N cancels. Evaluation uses the mean m. +0 extra passes; the sampled forward replaces the plain one.",
                       params: [real("sigma_init", 1e-4, minOpen: true, "initial σ (official: 1e-4)")]),
+        TransformInfo(id: "avmixup", kind: .dataTransform,
+                      summary: "AVmixup: mix each example with its adversarial vertex x + γ(x_pgd − x) and the label-smoothed targets alike",
+                      formula: "x_av = clip(x + γ(PGD_∞(x) − x)); u ~ U(0,1) per sample; x̃ = u x + (1−u) x_av; ỹ = u LS(y, λ1) + (1−u) LS(y, λ2)",
+                      reference: "Adversarial Vertex Mixup: Toward Better Adversarially Robust Generalization (Lee, Lee, Yoon 2020), official cifar10_challenge perturb_avmixup",
+                      confidence: "high",
+                      notes: "As the official code: PGD with a random start, `steps` sign steps of size a, clipped to x ± ε and to the data range (the training inputs' min/max here, 0–255 there); γ = 2, λ1 = 1, λ2 = 0.1. ε and a are in scaled-input units (defaults 8/255, 2/255 for inputs in [0, 1]); the attack maximises the configured task loss against one-hot targets. +steps forward/backward passes per batch.",
+                      params: [real("epsilon", 8.0 / 255, minOpen: true, "L∞ radius ε"), real("step_size", 2.0 / 255, minOpen: true, "PGD step a"),
+                               .int("steps", 10, min: 1, "PGD steps"), real("gamma", 2, "vertex factor γ"),
+                               .real("lambda1", 1, min: 0, max: 1, "label smoothing of the clean end (1: one-hot)"),
+                               .real("lambda2", 0.1, min: 0, max: 1, "label smoothing of the vertex end")]),
+        TransformInfo(id: "lora_dropout", kind: .layer,
+                      summary: "LoRA Dropout: rank-r adapters on every weight matrix whose A columns and B rows are dropped at random each step",
+                      formula: "W_eff = W + (α/r)·diag(m_B)·B·A·diag(m_A), m ~ Bern(1−p); eval: W + (α/r)(1−p)²·BA",
+                      reference: "LoRA Dropout as a Sparsity Regularizer for Overfitting Control (Lin et al. 2024)",
+                      confidence: "medium",
+                      notes: "No official code (searched). Decided (transforms §18.5): p = 0.5 (the third-party default), no 1/(1−p) rescaling in training (that implementation), evaluation with the masks' expectation (1−p)²·BA instead of an N-mask output ensemble (one pass; exact for the layer, not for the network). Adapters: A Kaiming-uniform, B zero (PEFT), α = r. The trainer starts from scratch, so freeze_base=false by default trains the base too; freeze_base=true is LoRA proper.",
+                      params: [.int("rank", 4, min: 1, "adapter rank r"), .real("p", 0.5, min: 0, max: 1, maxOpen: true, "mask drop rate"),
+                               real("alpha", 0, "α (0: α = r, scale 1)"), .bool("freeze_base", false, "keep the base matrices fixed")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -366,6 +386,13 @@ public enum TransformCatalog {
             let m = SoftMaskSchedule(ratio: try p.real("ratio"), every: try p.int("every"), prunedDecay: try p.real("pruned_decay"),
                                      warmup: try p.real("warmup"), hold: try p.real("hold"))
             return .model { $0.softMask = m }
+        case "avmixup":
+            return .avmixup(AVMixup(epsilon: try p.real("epsilon"), stepSize: try p.real("step_size"), steps: try p.int("steps"),
+                                    gamma: try p.real("gamma"), lambda1: try p.real("lambda1"), lambda2: try p.real("lambda2")))
+        case "lora_dropout":
+            let rank = try p.int("rank"), alpha = try p.real("alpha")
+            let l = LoRASpec(rank: rank, p: try p.real("p"), alpha: alpha > 0 ? alpha : Double(rank), freezeBase: try p.bool("freeze_base"))
+            return .model { $0.lora = l }
         case "de_elbo": return .wrapper(DataEmphasizedELBo(sigmaInit: try p.real("sigma_init"), seed: seed &+ 0x454C_426F))
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
@@ -426,8 +453,8 @@ public enum OptimizerFactory {
                 wrapper = w
             case .flood:
                 throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
-            case .mixup:
-                throw RegulaError.unsupported("mixup transforms the batch, not the gradient: mix the data before the loss")
+            case .mixup, .avmixup:
+                throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' transforms the batch, not the gradient: mix the data before the loss")
             case .autoSparse, .model:
                 throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' changes the model's layers: it needs the model, not only gradients")
             case .vat:

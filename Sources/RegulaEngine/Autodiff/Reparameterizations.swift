@@ -108,3 +108,74 @@ public final class SoftChannelMask: GraphOp {
         for i in 0..<w.count { gw[i] += outGrad[i] + prunedDecay * (1 - m(i % cols)) * w[i] }
     }
 }
+
+/// `lora_dropout` on inputs (W, A, B), W (m×n), A (r×n) the down-projection, B (m×r) the
+/// up-projection, scale s = α/r:
+/// ```
+/// train  W_eff = W + s·diag(m_B)·B·A·diag(m_A),  m_A ~ Bern(1−p)^n (A's input columns),
+///                                                m_B ~ Bern(1−p)^m (B's output rows), fresh per forward
+/// eval   W_eff = W + s·(1−p)²·B·A              (the masks' expectation)
+/// backward with M = s·G ⊙ m_B m_Aᵀ:  ∂W = G,  ∂B = M Aᵀ,  ∂A = Bᵀ M
+/// ```
+/// No 1/(1−p) rescaling in training (the third-party implementation the catalogue cites).
+/// Reference: "LoRA Dropout as a Sparsity Regularizer for Overfitting Control" (Lin et al. 2024);
+/// catalogue transforms §12c (medium).
+public final class LoRADropout: GraphOp {
+    public let label = "lora_dropout"
+    public let p: Double, scale: Double
+    private var rng: RNG
+    /// The masks of the last training forward (all 1 before the first).
+    public private(set) var maskA: [Double] = [], maskB: [Double] = []
+    private var training = false
+
+    public init(p: Double, scale: Double, seed: UInt64) {
+        self.p = p; self.scale = scale; rng = RNG(seed: seed)
+    }
+
+    public func outputShape(_ inputs: [NodeShape]) throws -> NodeShape {
+        guard inputs.count == 3, let w = inputs[0].exact, w.count == 2, let a = inputs[1].exact, a.count == 2,
+              let b = inputs[2].exact, b.count == 2, a[1] == w[1], b[0] == w[0], b[1] == a[0] else {
+            throw GraphError.shape("lora_dropout takes W (m×n), A (r×n) and B (m×r)")
+        }
+        return inputs[0]
+    }
+
+    public func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws {
+        let w = inputs[0], a = inputs[1], b = inputs[2]
+        let m = w.shape[0], n = w.shape[1], r = a.shape[0]
+        self.training = training
+        if training {
+            maskA = (0..<n).map { _ in rng.uniform() < p ? 0 : 1 }
+            maskB = (0..<m).map { _ in rng.uniform() < p ? 0 : 1 }
+        }
+        let keep = training ? 1 : (1 - p) * (1 - p)
+        for i in 0..<m {
+            for j in 0..<n {
+                var ba = 0.0
+                for k in 0..<r { ba += b[i * r + k] * a[k * n + j] }
+                out[i * n + j] = w[i * n + j] + scale * keep * mask(i, j) * ba
+            }
+        }
+    }
+
+    /// m_B[i]·m_A[j] in training, 1 in evaluation.
+    func mask(_ i: Int, _ j: Int) -> Double { training ? maskB[i] * maskA[j] : 1 }
+
+    public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                         into g: [Tensor<Double>?]) throws {
+        let a = inputs[1], b = inputs[2]
+        let m = inputs[0].shape[0], n = inputs[0].shape[1], r = a.shape[0]
+        if let gw = g[0] { for i in 0..<m * n { gw[i] += outGrad[i] } }
+        let keep = training ? 1 : (1 - p) * (1 - p)
+        for i in 0..<m {
+            for j in 0..<n {
+                let mij = scale * keep * mask(i, j) * outGrad[i * n + j]
+                guard mij != 0 else { continue }
+                for k in 0..<r {
+                    g[2]?[i * r + k] += mij * a[k * n + j]  // ∂B = M Aᵀ
+                    g[1]?[k * n + j] += b[i * r + k] * mij  // ∂A = Bᵀ M
+                }
+            }
+        }
+    }
+}
