@@ -57,6 +57,64 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
     }
 }
 
+@Suite struct DeepShapeTests {
+    // penalties_sparsity §14c: no 4-entry example; on a large Gaussian sample the reshaped range
+    // must follow ⌊n·pmf(x)⌋ of the target GG with ν' = 0.8·ν̂(cut), in sorted order.
+    @Test func histogramSpecificationOnAGaussianSample() throws {
+        var rng = RNG(seed: 21)
+        let n = 60_000
+        let input = (0..<n).map { _ in 0.05 * rng.normal() }
+        let a = slot(Array(input[..<40_000]), shape: [200, 200]), b = slot(Array(input[40_000...]), shape: [20_000], decay: false)
+        let t = DeepShape(at: 0, minCount: 40)
+        try postStepOnly([a, b], t)
+        let r = try #require(t.applied)
+        let q = input.map { Int(($0 * 8192).rounded(.toNearestOrEven)) }
+        var counts: [Int: Int] = [:]
+        for v in q { counts[v, default: 0] += 1 }
+        // p_max: present at most 40 times, every smaller positive grid value more often
+        #expect(counts[r.pmax]! <= 40 && (1..<r.pmax).allSatisfy { counts[$0, default: 0] > 40 })
+        let cut = input.filter { abs($0) <= Double(r.pmax) / 8192 }
+        let nu = GenGaussian.estimateShape(count: cut.count, sumOfSquares: cut.reduce(0) { $0 + $1 * $1 },
+                                           sumOfAbs: cut.reduce(0) { $0 + abs($1) })
+        #expect(abs(r.shape - 0.8 * nu) < 1e-12)
+        let output = array(a) + array(b)
+        #expect(output.allSatisfy { ($0 * 8192).rounded() == $0 * 8192 })  // on the grid
+        // the reshaped counts are ⌊n·pmf⌋ except where the few leftovers keep their grid value
+        let grid = Array(r.mu - r.pmax ... r.mu + r.pmax)
+        let pmf = grid.map { exp(-pow(abs(Double($0 - r.mu)) / r.beta, r.shape)) }, z = pmf.reduce(0, +)
+        let target = pmf.map { Int(Double(r.count) * $0 / z) }
+        let leftovers = r.count - target.reduce(0, +)
+        var outCounts: [Int: Int] = [:]
+        for v in output { outCounts[Int((v * 8192).rounded()), default: 0] += 1 }
+        let mismatch = zip(grid, target).reduce(0) { $0 + abs(outCounts[$1.0, default: 0] - $1.1) }
+        #expect(leftovers < grid.count && mismatch <= 2 * leftovers)
+        // monotone: the reshaping keeps the grid order of the parameters it moves (ties by index)
+        let moved = (0..<n).filter { q[$0] >= r.mu - r.pmax && q[$0] <= r.mu + r.pmax }.sorted { q[$0] < q[$1] || (q[$0] == q[$1] && $0 < $1) }
+        let assigned = moved.prefix(moved.count - leftovers)  // the leftovers at the top keep their grid value
+        #expect(r.pmax > 50 && zip(assigned, assigned.dropFirst()).allSatisfy { output[$0] <= output[$1] }, "\(r)")
+        // parameters outside the range only move to the grid
+        #expect((0..<n).allSatisfy { abs(q[$0] - r.mu) <= r.pmax || output[$0] == Double(q[$0]) / 8192 })
+    }
+
+    @Test func firesOnceAtItsStep() throws {
+        var rng = RNG(seed: 5)
+        let w = slot((0..<5000).map { _ in 0.05 * rng.normal() }, shape: [50, 100])
+        let before = array(w)
+        let t = DeepShape(at: 1, minCount: 10)
+        let s = Stepper(params: [w], optimizer: try Optimizer(.sgd(momentum: 0, nesterov: false)),
+                        schedule: Schedule(base: 0.1), transforms: [t])
+        let zero: () throws -> Double = { for i in 0..<w.count { w.grad[i] = 0 }; return 0 }
+        try s.step(zero)
+        #expect(array(w) == before && t.applied == nil)
+        try s.step(zero)
+        let after = array(w)
+        #expect(after != before && t.applied != nil)
+        try s.step(zero)
+        #expect(array(w) == after)
+        #expect(throws: RegulaError.self) { try DeepShape(at: 0, minCount: 0).apply([w], StepContext(step: 0, lr: 0.1)) }
+    }
+}
+
 @Suite struct QRegTests {
     /// The forward of the `qreg` spec's model on one weight tensor.
     func quantized(_ spec: String, _ w: [Double]) throws -> [Double] {
@@ -122,7 +180,8 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
         let train = trainer.blobs(90, seed: 3), test = trainer.blobs(30, seed: 4)
         for t in ["backslash:lambda=0.05", "lawn_projection:warmup=10,granularity=unit,tangent_grad=true", "autosparse:threshold_init=-2",
                   "qreg:bits=4", "very_large_dropout:p=0.5", "weight_conditioning", "weight_conditioning:layers=all",
-                  "smcp_soft_mask:ratio=0.25,every=5", "de_elbo:sigma_init=0.01", "lora_dropout", "lora_dropout:freeze_base=true,rank=2"] {
+                  "smcp_soft_mask:ratio=0.25,every=5", "de_elbo:sigma_init=0.01", "lora_dropout", "lora_dropout:freeze_base=true,rank=2",
+                  "deepshape:at=40,adj_minnum=2"] {
             let r = try Trainer.run(train: train, test: test, config: trainer.config { $0.transforms = [t] })
             #expect(r.test.accuracy > 0.6 && r.finalLoss.isFinite, "\(t): \(r.test.accuracy)")
         }

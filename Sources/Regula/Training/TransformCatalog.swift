@@ -73,6 +73,12 @@ public enum TransformCatalog {
         .real(n, d, min: min, minOpen: minOpen, doc)
     }
 
+    /// The parameters of autosparse_ga and autosparse (they differ in the default α0).
+    static func autoSparseParams(alpha0: Double) -> [ParamSpec] {
+        [real("alpha0", alpha0, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
+         .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]
+    }
+
     /// Every transform the trainer implements, in the catalogue's §0 order.
     public static let all: [TransformInfo] = [
         TransformInfo(id: "decoupled_weight_decay", kind: .gradTransform,
@@ -186,8 +192,7 @@ public enum TransformCatalog {
                       reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al.)",
                       confidence: "medium",
                       notes: "No official code. Decided: the non-cumulative α0·decay(t) schedule (catalogue §10), α updated per epoch (t = epoch − 1, T = epochs), one threshold per weight matrix initialised at s = −5, the reset at 90% of training; the initial α auto-tuning window is not implemented. Reported zeros and spectra are of Ŵ.",
-                      params: [real("alpha0", 0.75, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
-                               .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]),
+                      params: autoSparseParams(alpha0: 0.75)),
         TransformInfo(id: "iss_p", kind: .postStep,
                       summary: "iterative soft shrinkage: the smallest-|w| share of each weight matrix is multiplied by β after every step",
                       formula: "U_t = ⌊ratio·n⌋ smallest |w| (recomputed each step); w_i ← β w_i for i ∈ U_t",
@@ -241,8 +246,7 @@ public enum TransformCatalog {
                       reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al. 2023)",
                       confidence: "medium-low",
                       notes: "No official code (searched); the PQuant re-implementation (cern-nextgen/PQuantML autosparse.py) is the source: channelwise thresholds, α = α0·decay(e) (non-cumulative, the newer port), reset epoch. Library default α0 = 0.5 (PQuant) as penalties_sparsity §20 item 4; autosparse_ga keeps the per-layer threshold and α0 = 0.75 of the ResNet-50 config.",
-                      params: [real("alpha0", 0.5, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
-                               .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]),
+                      params: autoSparseParams(alpha0: 0.5)),
         TransformInfo(id: "qreg", kind: .layer,
                       summary: "QReg: symmetric per-tensor b-bit fake quantisation of every weight matrix in the forward, straight-through backward",
                       formula: "Δ = max|w|/(2^{b−1} − 1); Q(w) = Δ·clip(round(w/Δ), −(2^{b−1} − 1), 2^{b−1} − 1); noise mode: w + U(−Δ/2, Δ/2)",
@@ -300,6 +304,14 @@ public enum TransformCatalog {
                       notes: "No official code (searched). Decided (transforms §18.5): p = 0.5 (the third-party default), no 1/(1−p) rescaling in training (that implementation), evaluation with the masks' expectation (1−p)²·BA instead of an N-mask output ensemble (one pass; exact for the layer, not for the network). Adapters: A Kaiming-uniform, B zero (PEFT), α = r. The trainer starts from scratch, so freeze_base=false by default trains the base too; freeze_base=true is LoRA proper.",
                       params: [.int("rank", 4, min: 1, "adapter rank r"), .real("p", 0.5, min: 0, max: 1, maxOpen: true, "mask drop rate"),
                                real("alpha", 0, "α (0: α = r, scale 1)"), .bool("freeze_base", false, "keep the base matrices fixed")]),
+        TransformInfo(id: "deepshape", kind: .postStep,
+                      summary: "DeepShape: one-shot reshaping of the central parameter histogram towards a sharper generalized Gaussian, then training continues (fine-tuning)",
+                      formula: "after step `at`: q = round(2^13 w); the parameters in [μ_q ± p_max] are reassigned in sorted order so the histogram is ⌊n·pmf⌋ of GG(ν' = 0.8ν̂, β' = 0.6β̂)",
+                      reference: "It Takes a Good Model to Train a Good Model: Generalized Gaussian Priors for Optimized LLMs (Wu, Xiong, Wen, Han 2025), gg_prior/deepshape.py",
+                      confidence: "medium",
+                      notes: "As the authors' GGD_deepshape (phuang1024/DBS, read): all parameters, 13 fractional bits, p_max = the smallest positive grid value present at most adj_minnum times, shape and scale estimated on |w| ≤ p_max, every parameter left on the grid, leftovers of the floors keep their grid value. `at` counts optimizer steps (regula train: epochs × batches per epoch); the code's adj_minnum = 1000 assumes LLM-sized models, small MLPs want ~10–50. Fails with a message when no grid value is that rare.",
+                      params: [.int("at", 0, min: 0, "the step after which it fires"), real("shape_scale", 0.8, minOpen: true, "ν'/ν̂"),
+                               real("std_scale", 0.6, minOpen: true, "β'/β̂"), .int("adj_minnum", 1000, min: 1, "count that ends the central range")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -393,6 +405,9 @@ public enum TransformCatalog {
             let rank = try p.int("rank"), alpha = try p.real("alpha")
             let l = LoRASpec(rank: rank, p: try p.real("p"), alpha: alpha > 0 ? alpha : Double(rank), freezeBase: try p.bool("freeze_base"))
             return .model { $0.lora = l }
+        case "deepshape":
+            return .step(DeepShape(at: try p.int("at"), shapeScale: try p.real("shape_scale"), stdScale: try p.real("std_scale"),
+                                   minCount: try p.int("adj_minnum")))
         case "de_elbo": return .wrapper(DataEmphasizedELBo(sigmaInit: try p.real("sigma_init"), seed: seed &+ 0x454C_426F))
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))

@@ -247,3 +247,18 @@ def test_model_transforms_are_refused_by_the_optimizer():
     for t in ["qreg", "smcp_soft_mask", "weight_conditioning"]:
         with pytest.raises(regula.RegulaError, match="model"):
             regula.Optimizer("sgd", transforms=[t])
+
+
+def test_deepshape_leaves_every_parameter_on_the_grid():
+    rng = np.random.default_rng(3)
+    w = 0.05 * rng.normal(size=(100, 200))
+    b = 0.05 * rng.normal(size=2000)
+    q = np.round(np.concatenate([w.ravel(), b]) * 8192)
+    regula.Optimizer("sgd", lr=0.1, momentum=0.0, transforms=["deepshape:adj_minnum=5"]).step(
+        [w, b], [np.zeros_like(w), np.zeros_like(b)])
+    out = np.concatenate([w.ravel(), b]) * 8192
+    np.testing.assert_array_equal(out, np.round(out))
+    # the reshaped centre is sharper than the input (shape 0.8x, scale 0.6x): more mass near 0
+    assert np.mean(np.abs(out) < 100) > np.mean(np.abs(q) < 100)
+    with pytest.raises(regula.RegulaError, match="adj_minnum"):
+        regula.Optimizer("sgd", transforms=["deepshape:adj_minnum=1"]).step([np.zeros((2, 2))], [np.zeros((2, 2))])
