@@ -115,6 +115,44 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
     }
 }
 
+@Suite struct JacobianNuclearDenoiseTests {
+    // penalties_matrix §7: h(x) = Bx, B = [[1,1],[0,1]], g(y) = Cy, C = [[2,0],[0,1]]:
+    // ½(‖J_h‖² + ‖J_g‖²) = ½(3 + 5) = 4 ≥ ‖CB‖_* = 3.605551. With η = 2 the two terms estimate 3 and 5,
+    // and their gradients η·B and η·C (E εεᵀ = σ²I).
+    @Test func catalogueExample() throws {
+        guard case .model(let edit) = try TransformCatalog.make("jacobian_nuclear_denoise:strength=2") else { Issue.record("not a model edit"); return }
+        var spec = ModelSpec(widths: [2], activation: .identity)
+        edit(&spec)
+        let c = try Classifier(features: 2, classes: 2, model: spec, loss: "softmax_cross_entropy", seed: 3)
+        let g = c.graph
+        let p = Dictionary(uniqueKeysWithValues: g.parameters.map { ($0.name, $0) })
+        for (i, v) in [1.0, 1, 0, 1].enumerated() { p["layer0.weight"]!.value[i] = v }
+        for (i, v) in [2.0, 0, 0, 1].enumerated() { p["output.weight"]!.value[i] = v }
+        var rng = RNG(seed: 4)
+        let rows = 4000
+        try g.feed([c.x: (0..<2 * rows).map { _ in rng.normal() }, c.y: (0..<rows).map { _ in Double(rng.below(2)) }])
+        _ = try Trainer.objective(g, weights: [0, 1, 1])
+        let terms = g.objectiveTerms
+        #expect(terms.count == 3 && abs(terms[1] - 3) < 0.3 && abs(terms[2] - 5) < 0.5, "\(terms)")
+        let gb = Array(UnsafeBufferPointer(start: p["layer0.weight"]!.grad, count: 4))
+        let gc = Array(UnsafeBufferPointer(start: p["output.weight"]!.grad, count: 4))
+        #expect(zip(gb, [2.0, 2, 0, 2]).allSatisfy { abs($0 - $1) < 0.2 }, "\(gb)")
+        #expect(zip(gc, [4.0, 0, 0, 2]).allSatisfy { abs($0 - $1) < 0.3 }, "\(gc)")
+        let bias = p["layer0.bias"]!
+        #expect(abs(bias.grad[0]) < 1e-6 && abs(bias.grad[1]) < 1e-6)  // biases cancel in the differences
+        g.training = false  // evaluation: no noise, both terms vanish
+        _ = try g.forward()
+        #expect(g.objectiveTerms[1] == 0 && g.objectiveTerms[2] == 0)
+    }
+
+    @Test func refusesStochasticLayers() throws {
+        guard case .model(let edit) = try TransformCatalog.make("jacobian_nuclear_denoise") else { Issue.record("not a model edit"); return }
+        var spec = ModelSpec(widths: [4], dropout: 0.1)
+        edit(&spec)
+        #expect(throws: RegulaError.self) { try Classifier(features: 2, classes: 2, model: spec, loss: "softmax_cross_entropy", seed: 1) }
+    }
+}
+
 @Suite struct QRegTests {
     /// The forward of the `qreg` spec's model on one weight tensor.
     func quantized(_ spec: String, _ w: [Double]) throws -> [Double] {
@@ -181,7 +219,7 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
         for t in ["backslash:lambda=0.05", "lawn_projection:warmup=10,granularity=unit,tangent_grad=true", "autosparse:threshold_init=-2",
                   "qreg:bits=4", "very_large_dropout:p=0.5", "weight_conditioning", "weight_conditioning:layers=all",
                   "smcp_soft_mask:ratio=0.25,every=5", "de_elbo:sigma_init=0.01", "lora_dropout", "lora_dropout:freeze_base=true,rank=2",
-                  "deepshape:at=40,adj_minnum=2"] {
+                  "deepshape:at=40,adj_minnum=2", "jacobian_nuclear_denoise"] {
             let r = try Trainer.run(train: train, test: test, config: trainer.config { $0.transforms = [t] })
             #expect(r.test.accuracy > 0.6 && r.finalLoss.isFinite, "\(t): \(r.test.accuracy)")
         }

@@ -41,6 +41,8 @@ public struct ModelSpec: Sendable {
     public var softMask: SoftMaskSchedule?
     /// LoRA adapters with LoRA Dropout on every weight matrix (`lora_dropout`).
     public var lora: LoRASpec?
+    /// The denoised Jacobian nuclear-norm terms (`jacobian_nuclear_denoise`): strength η, probe σ.
+    public var jacobianDenoise: (strength: Double, sigma: Double)?
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
                 layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
@@ -172,7 +174,7 @@ public final class Classifier {
         x = g.input(cols: features, gradient: vat || inputGradient)  // VAT and AVmixup differentiate w.r.t. the input
         y = g.input(cols: softTargets ? classes : 1)
         self.softTargets = softTargets
-        var h = x, width = features
+        var width = features
         var sparseOps: [AutoSparseThreshold] = []
         var maps: [MapOp] = []
         var effective: [NodeRef] = []
@@ -203,36 +205,47 @@ public final class Classifier {
             return e
         }
         var weights: [(String, NodeRef)] = []  // (name, parameter)
+        var layers: [(weight: NodeRef, bias: NodeRef, norm: (gain: NodeRef, bias: NodeRef)?)] = []  // effective weights
         for (i, w) in model.widths.enumerated() {
             guard w > 0 else { throw RegulaError.invalidParameter(name: "widths", value: String(w), reason: "must be > 0") }
             let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
             let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
             weights.append(("layer\(i)", wn))
-            var z = try g.linear(h, try layerWeights(wn, "layer\(i)", rows: w, cols: width), bn)
-            if model.layerNorm {
-                let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
-                let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
-                z = try g.layerNorm(z, gain: gain, bias: beta)
-            }
-            if let spec = model.activationMap {
-                let (id, text) = TransformCatalog.split(spec)
-                let op = try MapOp(try Registry.shared.map(id, text))
-                maps.append(op)
-                z = try g.custom(op, [z])
-            } else {
-                z = g.activation(z, model.activation)
-            }
-            if model.residual && w == width && i > 0 { z = try g.add(z, h) }
-            if model.dropout > 0 { z = try g.dropout(z, p: model.dropout) }
-            if model.gaussianNoise > 0 { z = try g.gaussianNoise(z, sigma: model.gaussianNoise) }
-            if model.gaussianDropout > 0 { z = try g.gaussianDropout(z, p: model.gaussianDropout) }
-            h = z; width = w
+            let e = try layerWeights(wn, "layer\(i)", rows: w, cols: width)
+            let norm = model.layerNorm ? (g.parameter("layer\(i).norm.gain", shape: [w], .constant(1)),
+                                          g.parameter("layer\(i).norm.bias", shape: [w], .zeros)) : nil
+            layers.append((e, bn, norm))
+            width = w
         }
+        /// The hidden stack on an input (built twice for jacobian_nuclear_denoise, sharing parameters).
+        func hidden(_ input: NodeRef) throws -> NodeRef {
+            var h = input, width = features
+            for (i, (l, w)) in zip(layers, model.widths).enumerated() {
+                var z = try g.linear(h, l.weight, l.bias)
+                if let n = l.norm { z = try g.layerNorm(z, gain: n.gain, bias: n.bias) }
+                if let spec = model.activationMap {
+                    let (id, text) = TransformCatalog.split(spec)
+                    let op = try MapOp(try Registry.shared.map(id, text))
+                    maps.append(op)
+                    z = try g.custom(op, [z])
+                } else {
+                    z = g.activation(z, model.activation)
+                }
+                if model.residual && w == width && i > 0 { z = try g.add(z, h) }
+                if model.dropout > 0 { z = try g.dropout(z, p: model.dropout) }
+                if model.gaussianNoise > 0 { z = try g.gaussianNoise(z, sigma: model.gaussianNoise) }
+                if model.gaussianDropout > 0 { z = try g.gaussianDropout(z, p: model.gaussianDropout) }
+                h = z; width = w
+            }
+            return h
+        }
+        let h = try hidden(x)
         let penultimate = model.featureDropout > 0 ? try g.dropout(h, p: model.featureDropout) : h  // penalties see h
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
         let bo = g.parameter("output.bias", shape: [classes], .zeros)
         weights.append(("output", wo))
-        logits = try g.linear(penultimate, try layerWeights(wo, "output", rows: classes, cols: width, output: true), bo)
+        let eo = try layerWeights(wo, "output", rows: classes, cols: width, output: true)
+        logits = try g.linear(penultimate, eo, bo)
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)
@@ -252,6 +265,14 @@ public final class Classifier {
             vatTarget = nil; vatTerm = nil
         }
         if entropy { try g.minimize(try g.custom(SoftmaxEntropyOp(), [logits])) }
+        if let j = model.jacobianDenoise {
+            guard model.dropout == 0, model.gaussianNoise == 0, model.gaussianDropout == 0, model.featureDropout == 0 else {
+                throw RegulaError.invalidArgument("jacobian_nuclear_denoise compares two passes of the hidden layers: it cannot be combined with dropout or noise layers")
+            }
+            let c = j.strength / (2 * j.sigma * j.sigma)  // the train-mode noise nodes give ε, ε' ~ N(0, σ²I)
+            try g.minimize(try g.custom(SquaredDifferenceOp(scale: c), [try hidden(try g.gaussianNoise(x, sigma: j.sigma)), h]))
+            try g.minimize(try g.custom(SquaredDifferenceOp(scale: c), [try g.linear(try g.gaussianNoise(h, sigma: j.sigma), eo, bo), logits]))
+        }
         var prox: [ProxStep] = []
         for p in penalties {
             let instance = try Registry.shared.penalty(p.id, p.params)

@@ -312,6 +312,13 @@ public enum TransformCatalog {
                       notes: "As the authors' GGD_deepshape (phuang1024/DBS, read): all parameters, 13 fractional bits, p_max = the smallest positive grid value present at most adj_minnum times, shape and scale estimated on |w| ≤ p_max, every parameter left on the grid, leftovers of the floors keep their grid value. `at` counts optimizer steps (regula train: epochs × batches per epoch); the code's adj_minnum = 1000 assumes LLM-sized models, small MLPs want ~10–50. Fails with a message when no grid value is that rare.",
                       params: [.int("at", 0, min: 0, "the step after which it fires"), real("shape_scale", 0.8, minOpen: true, "ν'/ν̂"),
                                real("std_scale", 0.6, minOpen: true, "β'/β̂"), .int("adj_minnum", 1000, min: 1, "count that ends the central range")]),
+        TransformInfo(id: "jacobian_nuclear_denoise", kind: .lossTransform,
+                      summary: "Jacobian nuclear norm of the classifier by composition (hidden stack h, output layer g) and denoising: squared differences at noisy inputs",
+                      formula: "R = (η/2)[mean‖h(x+ε) − h(x)‖² + mean‖g(z+ε′) − g(z)‖²]/σ², z = h(x), ε, ε′ ~ N(0, σ²I) per step; ½(‖J_h‖² + ‖J_g‖²) ≥ ‖J_f‖_*",
+                      reference: "Nuclear Norm Regularization for Deep Learning (Scarvelis & Solomon 2024), official cscarv/nuclear-norm-reg-dl",
+                      confidence: "high",
+                      notes: "As denoising_regularizer of the official code with K = 1 draw, σ = 1e-3 (the code's eta_base) and η = 0.1 (catalogue default). The split is h = every hidden layer, g = the output layer (for a linear g the second term is a Monte-Carlo ‖W_out‖²_F). Computed in float64, so σ = 1e-3 loses nothing. The noisy hidden pass shares the parameters; dropout and noise layers are refused (their fresh masks would enter the difference). +1 forward/backward of the hidden stack per step.",
+                      params: [real("strength", 0.1, "η"), real("sigma", 1e-3, minOpen: true, "probe σ")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -408,6 +415,9 @@ public enum TransformCatalog {
         case "deepshape":
             return .step(DeepShape(at: try p.int("at"), shapeScale: try p.real("shape_scale"), stdScale: try p.real("std_scale"),
                                    minCount: try p.int("adj_minnum")))
+        case "jacobian_nuclear_denoise":
+            let j = (strength: try p.real("strength"), sigma: try p.real("sigma"))
+            return .model { $0.jacobianDenoise = j }
         case "de_elbo": return .wrapper(DataEmphasizedELBo(sigmaInit: try p.real("sigma_init"), seed: seed &+ 0x454C_426F))
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
