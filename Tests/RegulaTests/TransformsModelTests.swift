@@ -299,3 +299,54 @@ private func postStepOnly(_ params: [ParameterSlot], _ t: StepTransform) throws 
         #expect(r.test.accuracy > 0.6 && r.evaluations == r.steps)
     }
 }
+
+@Suite struct PseudoLabelMixupTests {
+    /// Runs an op on logits z (rows × k): value and gradient for an upstream 1.
+    func run(_ op: GraphOp, _ z: [Double], k: Int) throws -> (Double, [Double]) {
+        let x = slot(z, shape: [z.count / k, k]), out = slot([0], shape: [1]), up = slot([1], shape: [1])
+        try op.forward([x.valueTensor], into: out.valueTensor, training: true)
+        try op.backward([x.valueTensor], output: out.valueTensor, outGrad: up.valueTensor, into: [x.gradTensor])
+        return (out.value[0], Array(UnsafeBufferPointer(start: x.grad, count: x.count)))
+    }
+
+    // transforms §13c: predictions [[.9,.1],[.8,.2],[.7,.3]] → h̄ = (0.8, 0.2), R_A = 0.91629, R_H = 0.47878.
+    @Test func catalogueExampleAndGradients() throws {
+        let z = [0.9, 0.1, 0.8, 0.2, 0.7, 0.3].map { log($0) }
+        #expect(abs(try run(BatchPriorOp(scale: 1), z, k: 2).0 - 0.91629) < 1e-5)
+        #expect(abs(try run(SoftmaxEntropyOp(scale: 0.4), z, k: 2).0 - 0.4 * 0.47878) < 1e-5)
+        var rng = RNG(seed: 2)
+        let w = (0..<12).map { _ in rng.normal() }
+        for op in [BatchPriorOp(scale: 0.8), SoftmaxEntropyOp(scale: 0.4)] as [GraphOp] {
+            let g = try run(op, w, k: 3).1
+            for i in 0..<12 {
+                var up = w, down = w
+                up[i] += 1e-6; down[i] -= 1e-6
+                let fd = (try run(op, up, k: 3).0 - run(op, down, k: 3).0) / 2e-6
+                #expect(abs(fd - g[i]) < 1e-7, "\(op.label) \(i)")
+            }
+        }
+    }
+
+    @Test func stratifiedShareAndMinimumPerBatch() {
+        let pl = PseudoLabelMixup(labeledShare: 0.25, minLabeled: 3)
+        var rng = RNG(seed: 1)
+        let labels = (0..<40).map { $0 % 4 }  // 10 per class → ⌈2.5⌉ = 3 labelled per class
+        let keep = pl.labeled(labels, classes: 4, rng: &rng)
+        #expect((0..<4).allSatisfy { c in labels.indices.filter { labels[$0] == c && keep[$0] }.count == 3 })
+        let pool = labels.indices.filter { keep[$0] }
+        var batch = labels.indices.filter { !keep[$0] }.prefix(5).map { $0 }
+        pl.ensureLabeled(&batch, labeled: keep, pool: pool, rng: &rng)
+        #expect(batch.count == 5 && batch.filter { keep[$0] }.count == 3)
+    }
+
+    @Test func trains() throws {
+        let t = TrainerTests()
+        let r = try Trainer.run(train: t.blobs(150, seed: 3), test: t.blobs(60, seed: 4),
+                                config: t.config { $0.transforms = ["pseudo_label_mixup:labeled_share=0.2,warmup=2,min_labeled=4"] })
+        #expect(r.test.accuracy > 0.8 && r.finalLoss.isFinite, "\(r.test.accuracy)")
+        #expect(throws: RegulaError.self) {
+            try Trainer.run(train: t.blobs(30, seed: 3), test: t.blobs(30, seed: 4),
+                            config: t.config { $0.transforms = ["pseudo_label_mixup", "mixup"] })
+        }
+    }
+}

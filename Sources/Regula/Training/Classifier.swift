@@ -168,7 +168,7 @@ public final class Classifier {
     public init(features: Int, classes: Int, model: ModelSpec, loss: String,
                 outputMap: String? = nil, penalties: [PenaltySpec] = [], featurePenalties: [PenaltySpec] = [],
                 softTargets: Bool = false, vat: Bool = false, entropy: Bool = false, inputGradient: Bool = false,
-                seed: UInt64) throws {
+                pseudoLabel: (prior: Double, entropy: Double)? = nil, seed: UInt64) throws {
         let g = Graph(seed: seed)
         graph = g
         x = g.input(cols: features, gradient: vat || inputGradient)  // VAT and AVmixup differentiate w.r.t. the input
@@ -265,6 +265,10 @@ public final class Classifier {
             vatTarget = nil; vatTerm = nil
         }
         if entropy { try g.minimize(try g.custom(SoftmaxEntropyOp(), [logits])) }
+        if let pl = pseudoLabel {  // pseudo_label_mixup: λ_A·R_A + λ_H·H on the (mixed) predictions
+            try g.minimize(try g.custom(BatchPriorOp(scale: pl.prior), [logits]))
+            try g.minimize(try g.custom(SoftmaxEntropyOp(scale: pl.entropy), [logits]))
+        }
         if let j = model.jacobianDenoise {
             guard model.dropout == 0, model.gaussianNoise == 0, model.gaussianDropout == 0, model.featureDropout == 0 else {
                 throw RegulaError.invalidArgument("jacobian_nuclear_denoise compares two passes of the hidden layers: it cannot be combined with dropout or noise layers")

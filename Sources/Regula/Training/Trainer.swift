@@ -165,6 +165,7 @@ public enum Trainer {
         var mixup: Mixup? = nil
         var vat: VirtualAdversarial? = nil
         var avmixup: AVMixup? = nil
+        var pseudo: PseudoLabelMixup? = nil
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .autoSparse(let a): c.model.autoSparse = a
@@ -178,6 +179,9 @@ public enum Trainer {
             case .avmixup(let m):
                 guard avmixup == nil else { throw RegulaError.invalidArgument("avmixup is given twice") }
                 avmixup = m
+            case .pseudoLabel(let m):
+                guard pseudo == nil else { throw RegulaError.invalidArgument("pseudo_label_mixup is given twice") }
+                pseudo = m
             case .step(let t): steps.append(t)
             case .steps(let ts): steps += ts
             case .wrapper(let w):
@@ -190,9 +194,11 @@ public enum Trainer {
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
                                    outputMap: c.outputMap, penalties: c.penalties, featurePenalties: c.featurePenalties,
-                                   softTargets: mixup != nil || avmixup != nil, vat: vat != nil, entropy: vat?.entropy ?? false,
-                                   inputGradient: avmixup != nil, seed: c.seed)
-        guard mixup == nil || avmixup == nil else { throw RegulaError.invalidArgument("mixup and avmixup both transform the batch: give one") }
+                                   softTargets: mixup != nil || avmixup != nil || pseudo != nil, vat: vat != nil, entropy: vat?.entropy ?? false,
+                                   inputGradient: avmixup != nil, pseudoLabel: pseudo.map { ($0.priorWeight, $0.entropyWeight) }, seed: c.seed)
+        guard [mixup != nil, avmixup != nil, pseudo != nil].filter({ $0 }).count <= 1 else {
+            throw RegulaError.invalidArgument("mixup, avmixup and pseudo_label_mixup all transform the batch: give one")
+        }
         let range = (lo: train.x.min() ?? 0, hi: train.x.max() ?? 0)  // AVmixup's clip range
         let g = model.graph
         for rule in c.groups {
@@ -226,8 +232,19 @@ public enum Trainer {
         func setState(_ name: String, _ value: Int) throws {
             for s in stateful where s.names.contains(name) { try s.update("\(name)=\(value)") }
         }
+        // pseudo_label_mixup: the labelled samples and every sample's soft target (one-hot or the
+        // previous epoch's prediction).
+        var labeled: [Bool] = [], pool: [Int] = [], soft: [Double] = []
+        if let pseudo {
+            var prng = RNG(seed: c.seed &+ 0x504C_4D)
+            labeled = pseudo.labeled(train.y, classes: k, rng: &prng)
+            pool = train.y.indices.filter { labeled[$0] }
+            soft = [Double](repeating: 1 / Double(k), count: train.count * k)
+            for i in pool { for c in 0..<k { soft[i * k + c] = c == train.y[i] ? 1 : 0 } }
+        }
         for epoch in 1...c.epochs {
             try setState("epoch", epoch - 1)
+            if let pseudo { order = epoch <= pseudo.warmup ? pool : Array(0..<train.count) }  // warm-up: labelled only
             if let a = c.model.autoSparse {
                 let alpha = AutoSparseThreshold.alpha(progress: Double(epoch - 1) / Double(c.epochs), alpha0: a.alpha0, reset: a.reset)
                 for op in model.autoSparseOps { op.alpha = alpha }
@@ -237,11 +254,16 @@ public enum Trainer {
             var total = 0.0, correct = 0
             var b0 = 0
             while b0 < order.count {
-                let idx = order[b0 ..< Swift.min(b0 + c.batch, order.count)]
+                var idx = Array(order[b0 ..< Swift.min(b0 + c.batch, order.count)])
+                if let pseudo, epoch > pseudo.warmup { pseudo.ensureLabeled(&idx, labeled: labeled, pool: pool, rng: &rng) }
                 bx.removeAll(keepingCapacity: true); by.removeAll(keepingCapacity: true)
                 for i in idx { bx += train.x[i * train.features ..< (i + 1) * train.features]; by.append(Double(train.y[i])) }
                 if let mixup {
                     let m = mixup.mix(x: bx, labels: idx.map { train.y[$0] }, features: train.features, classes: k, rng: &rng)
+                    batchX = m.x; batchT = m.targets
+                } else if let pseudo {
+                    let t = idx.flatMap { soft[$0 * k ..< ($0 + 1) * k] }
+                    let m = Mixup(alpha: pseudo.alpha).mix(x: bx, targets: t, features: train.features, classes: k, rng: &rng)
                     batchX = m.x; batchT = m.targets
                 } else if let avmixup {
                     let m = try avmixup.apply(model, x: bx, labels: idx.map { train.y[$0] }, classes: k, range: range, rng: &rng)
@@ -262,6 +284,14 @@ public enum Trainer {
                 total += l * Double(idx.count)
                 correct += countCorrect(g.value(model.logits), by, classes: k)
                 b0 += c.batch
+            }
+            if let pseudo, epoch >= pseudo.warmup {  // new pseudo-labels: eval-mode predictions on the clean inputs
+                let z = try logits(model, train, batch: 512)
+                for i in train.y.indices where !labeled[i] {
+                    soft.withUnsafeMutableBufferPointer { s in
+                        z.withUnsafeBufferPointer { _ = Kernels.softmax(UnsafeMutablePointer(mutating: $0.baseAddress! + i * k), count: k, into: s.baseAddress! + i * k) }
+                    }
+                }
             }
             lastLoss = total / Double(order.count)
             progress?(EpochInfo(epoch: epoch, epochs: c.epochs, loss: lastLoss,
@@ -312,6 +342,11 @@ public enum Trainer {
 
     /// Eval-mode logits of a dataset, then its metrics.
     static func evaluateLogits(_ model: Classifier, _ d: Dataset, batch: Int) throws -> ClassificationMetrics {
+        ClassificationMetrics(logits: try logits(model, d, batch: batch), labels: d.y, classes: d.classes)
+    }
+
+    /// Eval-mode logits of a dataset (rows × classes).
+    static func logits(_ model: Classifier, _ d: Dataset, batch: Int) throws -> [Double] {
         let g = model.graph
         g.training = false
         defer { g.training = true }
@@ -327,6 +362,6 @@ public enum Trainer {
             logits += g.value(model.logits).buffer
             b0 = hi
         }
-        return ClassificationMetrics(logits: logits, labels: d.y, classes: d.classes)
+        return logits
     }
 }

@@ -59,6 +59,8 @@ public enum BuiltTransform {
     case mixup(Mixup)
     /// AVmixup: the trainer attacks each batch and mixes it with its adversarial vertex.
     case avmixup(AVMixup)
+    /// Pseudo-labelling with mixup: the trainer hides labels and trains on pseudo-labels.
+    case pseudoLabel(PseudoLabelMixup)
     /// Virtual adversarial training: an extra loss term from input perturbations.
     case vat(VirtualAdversarial)
     /// A layer change (AutoSparse): the trainer thresholds every weight matrix.
@@ -319,6 +321,15 @@ public enum TransformCatalog {
                       confidence: "high",
                       notes: "As denoising_regularizer of the official code with K = 1 draw, σ = 1e-3 (the code's eta_base) and η = 0.1 (catalogue default). The split is h = every hidden layer, g = the output layer (for a linear g the second term is a Monte-Carlo ‖W_out‖²_F). Computed in float64, so σ = 1e-3 loses nothing. The noisy hidden pass shares the parameters; dropout and noise layers are refused (their fresh masks would enter the difference). +1 forward/backward of the hidden stack per step.",
                       params: [real("strength", 0.1, "η"), real("sigma", 1e-3, minOpen: true, "probe σ")]),
+        TransformInfo(id: "pseudo_label_mixup", kind: .dataTransform,
+                      summary: "pseudo-labelling with mixup: a labelled share, soft pseudo-labels from the previous epoch, ≥ k labelled per batch, prior and entropy regularisers",
+                      formula: "targets: one-hot (labelled) or softmax of the last epoch (unlabelled); mixup(α) on (x, ỹ); L + λ_A·(−Σ_c (1/K) log h̄_c) + λ_H·H(softmax), h̄ = batch-mean prediction",
+                      reference: "Pseudo-Labeling and Confirmation Bias in Deep Semi-Supervised Learning (Arazo et al. 2020), official EricArazo/PseudoLabeling",
+                      confidence: "high",
+                      notes: "The trainer keeps the labels of a stratified seeded share of the training set and hides the rest. As the official code: warm-up epochs on labelled data only, pseudo-labels = eval-mode softmax on the clean inputs after each epoch, α = 1, λ_A = 0.8, λ_H = 0.4, R_A in the −Σ p log h̄ form, 16 labelled per batch of 100. Decided: the minimum is met by replacing unlabelled slots with random labelled samples (the official two-stream sampler draws them separately); warm-up epochs are shorter, so a cosine schedule ends early.",
+                      params: [.real("labeled_share", 0.1, min: 0, max: 1, minOpen: true, "share of training samples that keep their labels"),
+                               .int("warmup", 10, min: 0, "epochs on labelled data only"), .int("min_labeled", 16, min: 0, "labelled samples per batch at least"),
+                               real("alpha", 1, "mixup α"), real("prior_weight", 0.8, "λ_A"), real("entropy_weight", 0.4, "λ_H")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -418,6 +429,10 @@ public enum TransformCatalog {
         case "jacobian_nuclear_denoise":
             let j = (strength: try p.real("strength"), sigma: try p.real("sigma"))
             return .model { $0.jacobianDenoise = j }
+        case "pseudo_label_mixup":
+            return .pseudoLabel(PseudoLabelMixup(labeledShare: try p.real("labeled_share"), warmup: try p.int("warmup"),
+                                                 minLabeled: try p.int("min_labeled"), alpha: try p.real("alpha"),
+                                                 priorWeight: try p.real("prior_weight"), entropyWeight: try p.real("entropy_weight")))
         case "de_elbo": return .wrapper(DataEmphasizedELBo(sigmaInit: try p.real("sigma_init"), seed: seed &+ 0x454C_426F))
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
@@ -478,7 +493,7 @@ public enum OptimizerFactory {
                 wrapper = w
             case .flood:
                 throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
-            case .mixup, .avmixup:
+            case .mixup, .avmixup, .pseudoLabel:
                 throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' transforms the batch, not the gradient: mix the data before the loss")
             case .autoSparse, .model:
                 throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' changes the model's layers: it needs the model, not only gradients")
