@@ -137,6 +137,12 @@ public enum Trainer {
         }
     }
 
+    /// Stores a transform that may be given once per run.
+    static func setOnce<T>(_ slot: inout T?, _ value: T, _ id: String) throws {
+        guard slot == nil else { throw RegulaError.invalidArgument("\(id) is given twice") }
+        slot = value
+    }
+
     /// Trains a classifier on `train` and evaluates it on `test`.
     public static func run(train rawTrain: Dataset, test rawTest: Dataset, config: TrainConfig,
                            progress: ((EpochInfo) -> Void)? = nil) throws -> TrainReport {
@@ -170,26 +176,16 @@ public enum Trainer {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .autoSparse(let a): c.model.autoSparse = a
             case .model(let edit): edit(&c.model)
-            case .vat(let v):
-                guard vat == nil else { throw RegulaError.invalidArgument("vat is given twice") }
-                vat = v
-            case .mixup(let m):
-                guard mixup == nil else { throw RegulaError.invalidArgument("mixup is given twice") }
-                mixup = m
-            case .avmixup(let m):
-                guard avmixup == nil else { throw RegulaError.invalidArgument("avmixup is given twice") }
-                avmixup = m
-            case .pseudoLabel(let m):
-                guard pseudo == nil else { throw RegulaError.invalidArgument("pseudo_label_mixup is given twice") }
-                pseudo = m
+            case .vat(let v): try setOnce(&vat, v, "vat")
+            case .mixup(let m): try setOnce(&mixup, m, "mixup")
+            case .avmixup(let m): try setOnce(&avmixup, m, "avmixup")
+            case .pseudoLabel(let m): try setOnce(&pseudo, m, "pseudo_label_mixup")
             case .step(let t): steps.append(t)
             case .steps(let ts): steps += ts
             case .wrapper(let w):
                 guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per run") }
                 wrapper = w
-            case .flood(let b):
-                guard flood == nil else { throw RegulaError.invalidArgument("flooding is given twice") }
-                flood = b
+            case .flood(let b): try setOnce(&flood, b, "flooding")
             }
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
