@@ -37,8 +37,13 @@ public struct GenGaussian: GenericPenalty {
         let sq = Kernels.sumOfSquares(w.data, count: w.count)
         var ab = 0.0
         for i in 0..<w.count { ab += abs(w[i].double) }
+        return estimateShape(count: w.count, sumOfSquares: sq, sumOfAbs: ab)
+    }
+
+    /// ν̂ from the moments of n values: ρ̂ = n·Σw²/(Σ|w|)², nearest grid entry (2 for all zeros).
+    public static func estimateShape(count n: Int, sumOfSquares sq: Double, sumOfAbs ab: Double) -> Double {
         guard ab > 0 else { return 2 }
-        let rho = Double(w.count) * sq / (ab * ab)
+        let rho = Double(n) * sq / (ab * ab)
         var best = table[0]
         for e in table where abs(e.rho - rho) < abs(best.rho - rho) { best = e }
         return best.nu

@@ -2,6 +2,9 @@
 // residual adds and dropout, a registered loss (after an optional output map), and registered
 // penalties attached to the weight matrices.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import RegulaEngine
 
 /// The architecture of an MLP classifier.
@@ -26,6 +29,20 @@ public struct ModelSpec: Sendable {
     public var quantUniformNoise: Bool
     /// AutoSparse gradient annealing on every weight matrix: (α0, reset progress, initial s).
     public var autoSparse: (alpha0: Double, reset: Double, thresholdInit: Double)?
+    /// AutoSparse with one threshold per output row (`autosparse`) instead of one per matrix.
+    public var autoSparsePerRow = false
+    /// Dropout on the penultimate features, the output layer's input (`very_large_dropout`).
+    public var featureDropout = 0.0
+    /// Row equilibration W_c = D_r W of the hidden weight matrices (`weight_conditioning`),
+    /// and of the output matrix too with `conditionOutput`.
+    public var conditioning = false
+    public var conditionOutput = false
+    /// SMCP soft input-channel masks on every weight matrix (`smcp_soft_mask`).
+    public var softMask: SoftMaskSchedule?
+    /// LoRA adapters with LoRA Dropout on every weight matrix (`lora_dropout`).
+    public var lora: LoRASpec?
+    /// The denoised Jacobian nuclear-norm terms (`jacobian_nuclear_denoise`): strength η, probe σ.
+    public var jacobianDenoise: (strength: Double, sigma: Double)?
 
     public init(widths: [Int] = [256], activation: Activation = .relu, dropout: Double = 0,
                 layerNorm: Bool = false, residual: Bool = false, activationMap: String? = nil,
@@ -35,6 +52,44 @@ public struct ModelSpec: Sendable {
         self.widths = widths; self.activation = activation; self.dropout = dropout
         self.layerNorm = layerNorm; self.residual = residual; self.activationMap = activationMap
         self.gaussianNoise = gaussianNoise; self.gaussianDropout = gaussianDropout
+    }
+}
+
+/// SMCP's mask schedule: the pruned share of input channels ramps from 0 to `ratio` after a
+/// warm-up share of training, exponentially, and holds for the last `hold` share; masks are
+/// recomputed every `every` steps.
+/// ```
+/// ratio_t = 0 (p < warmup);  ratio (p ≥ 1 − hold);
+///           ratio·(1 − e^{−k(p − warmup)})/(1 − e^{−k(1 − hold − warmup)}) between, k = 4.5
+/// ```
+/// p = step/total steps. Official NVlabs/SMCP: `1 − exp(−0.05·epoch)` normalised over 90 epochs
+/// (k = 0.05·90 = 4.5 per unit of progress), 10 warm-up epochs, held for the final 25 of 90.
+public struct SoftMaskSchedule: Sendable, Equatable {
+    public var ratio: Double
+    public var every: Int
+    public var prunedDecay: Double
+    public var warmup: Double
+    public var hold: Double
+    public init(ratio: Double, every: Int = 80, prunedDecay: Double = 2e-4, warmup: Double = 10.0 / 90, hold: Double = 25.0 / 90) {
+        self.ratio = ratio; self.every = every; self.prunedDecay = prunedDecay; self.warmup = warmup; self.hold = hold
+    }
+
+    /// The pruned share at training progress p ∈ [0, 1].
+    public func ratio(progress p: Double) -> Double {
+        if p < warmup { return 0 }
+        let span = 1 - hold - warmup
+        if p >= 1 - hold || span <= 0 { return ratio }
+        let k = 4.5
+        return ratio * (1 - exp(-k * (p - warmup))) / (1 - exp(-k * span))
+    }
+}
+
+/// LoRA adapters (rank r, scale α/r) with LoRA Dropout rate p; `freezeBase` keeps the base
+/// matrices at their values (lr_scale 0), as LoRA fine-tuning does.
+public struct LoRASpec: Sendable, Equatable {
+    public var rank: Int, p: Double, alpha: Double, freezeBase: Bool
+    public init(rank: Int, p: Double, alpha: Double, freezeBase: Bool) {
+        self.rank = rank; self.p = p; self.alpha = alpha; self.freezeBase = freezeBase
     }
 }
 
@@ -88,6 +143,8 @@ public final class Classifier {
     public let mapOps: [MapOp]
     /// The AutoSparse ops, whose α the trainer anneals.
     public let autoSparseOps: [AutoSparseThreshold]
+    /// SMCP masks and the parameter node each one masks (the trainer rewires them).
+    public let softMaskOps: [(op: SoftChannelMask, weight: NodeRef)]
     /// Prox steps to run after each update.
     public let proxSteps: [ProxStep]
     /// The target input holds probabilities rather than labels.
@@ -110,59 +167,85 @@ public final class Classifier {
     /// a penalty that takes the input `labels` gets the batch labels.
     public init(features: Int, classes: Int, model: ModelSpec, loss: String,
                 outputMap: String? = nil, penalties: [PenaltySpec] = [], featurePenalties: [PenaltySpec] = [],
-                softTargets: Bool = false, vat: Bool = false, entropy: Bool = false, seed: UInt64) throws {
+                softTargets: Bool = false, vat: Bool = false, entropy: Bool = false, inputGradient: Bool = false,
+                pseudoLabel: (prior: Double, entropy: Double)? = nil, seed: UInt64) throws {
         let g = Graph(seed: seed)
         graph = g
-        x = g.input(cols: features, gradient: vat)  // VAT differentiates with respect to the input
+        x = g.input(cols: features, gradient: vat || inputGradient)  // VAT and AVmixup differentiate w.r.t. the input
         y = g.input(cols: softTargets ? classes : 1)
         self.softTargets = softTargets
-        var h = x, width = features
+        var width = features
         var sparseOps: [AutoSparseThreshold] = []
         var maps: [MapOp] = []
         var effective: [NodeRef] = []
         /// The weights a layer uses: AutoSparse thresholding, then quantisation noise.
-        func layerWeights(_ w: NodeRef, _ name: String) throws -> NodeRef {
+        var masks: [(op: SoftChannelMask, weight: NodeRef)] = []
+        func layerWeights(_ w: NodeRef, _ name: String, rows: Int, cols: Int, output: Bool = false) throws -> NodeRef {
             var e = w
+            if let l = model.lora {
+                if l.freezeBase { g.parameters.last(where: { $0.name == "\(name).weight" })?.lrScale = 0 }
+                let a = g.parameter("\(name).lora_a", shape: [l.rank, cols], .kaimingUniform, decay: false)
+                let b = g.parameter("\(name).lora_b", shape: [rows, l.rank], .zeros, decay: false)  // PEFT: ΔW = 0 at start
+                e = try g.custom(LoRADropout(p: l.p, scale: l.alpha / Double(l.rank), seed: seed &+ UInt64(g.parameters.count)), [e, a, b])
+            }
+            if let m = model.softMask {
+                let op = SoftChannelMask(prunedDecay: m.prunedDecay)
+                masks.append((op, w))
+                e = try g.custom(op, [e])
+            }
             if let a = model.autoSparse {
-                let s = g.parameter("\(name).threshold", shape: [1], .constant(a.thresholdInit))
+                let s = g.parameter("\(name).threshold", shape: [model.autoSparsePerRow ? rows : 1], .constant(a.thresholdInit))
                 let op = AutoSparseThreshold(alpha: a.alpha0)
                 sparseOps.append(op)
                 e = try g.custom(op, [e, s])
             }
+            if model.conditioning && (!output || model.conditionOutput) { e = try g.custom(WeightConditioning(), [e]) }
             if let bits = model.quantBits { e = try g.quantNoise(e, bits: bits, uniformNoise: model.quantUniformNoise) }
             effective.append(e)
             return e
         }
         var weights: [(String, NodeRef)] = []  // (name, parameter)
+        var layers: [(weight: NodeRef, bias: NodeRef, norm: (gain: NodeRef, bias: NodeRef)?)] = []  // effective weights
         for (i, w) in model.widths.enumerated() {
             guard w > 0 else { throw RegulaError.invalidParameter(name: "widths", value: String(w), reason: "must be > 0") }
             let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
             let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
             weights.append(("layer\(i)", wn))
-            var z = try g.linear(h, try layerWeights(wn, "layer\(i)"), bn)
-            if model.layerNorm {
-                let gain = g.parameter("layer\(i).norm.gain", shape: [w], .constant(1))
-                let beta = g.parameter("layer\(i).norm.bias", shape: [w], .zeros)
-                z = try g.layerNorm(z, gain: gain, bias: beta)
-            }
-            if let spec = model.activationMap {
-                let (id, text) = TransformCatalog.split(spec)
-                let op = try MapOp(try Registry.shared.map(id, text))
-                maps.append(op)
-                z = try g.custom(op, [z])
-            } else {
-                z = g.activation(z, model.activation)
-            }
-            if model.residual && w == width && i > 0 { z = try g.add(z, h) }
-            if model.dropout > 0 { z = try g.dropout(z, p: model.dropout) }
-            if model.gaussianNoise > 0 { z = try g.gaussianNoise(z, sigma: model.gaussianNoise) }
-            if model.gaussianDropout > 0 { z = try g.gaussianDropout(z, p: model.gaussianDropout) }
-            h = z; width = w
+            let e = try layerWeights(wn, "layer\(i)", rows: w, cols: width)
+            let norm = model.layerNorm ? (g.parameter("layer\(i).norm.gain", shape: [w], .constant(1)),
+                                          g.parameter("layer\(i).norm.bias", shape: [w], .zeros)) : nil
+            layers.append((e, bn, norm))
+            width = w
         }
+        /// The hidden stack on an input (built twice for jacobian_nuclear_denoise, sharing parameters).
+        func hidden(_ input: NodeRef) throws -> NodeRef {
+            var h = input, width = features
+            for (i, (l, w)) in zip(layers, model.widths).enumerated() {
+                var z = try g.linear(h, l.weight, l.bias)
+                if let n = l.norm { z = try g.layerNorm(z, gain: n.gain, bias: n.bias) }
+                if let spec = model.activationMap {
+                    let (id, text) = TransformCatalog.split(spec)
+                    let op = try MapOp(try Registry.shared.map(id, text))
+                    maps.append(op)
+                    z = try g.custom(op, [z])
+                } else {
+                    z = g.activation(z, model.activation)
+                }
+                if model.residual && w == width && i > 0 { z = try g.add(z, h) }
+                if model.dropout > 0 { z = try g.dropout(z, p: model.dropout) }
+                if model.gaussianNoise > 0 { z = try g.gaussianNoise(z, sigma: model.gaussianNoise) }
+                if model.gaussianDropout > 0 { z = try g.gaussianDropout(z, p: model.gaussianDropout) }
+                h = z; width = w
+            }
+            return h
+        }
+        let h = try hidden(x)
+        let penultimate = model.featureDropout > 0 ? try g.dropout(h, p: model.featureDropout) : h  // penalties see h
         let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
         let bo = g.parameter("output.bias", shape: [classes], .zeros)
         weights.append(("output", wo))
-        logits = try g.linear(h, try layerWeights(wo, "output"), bo)
+        let eo = try layerWeights(wo, "output", rows: classes, cols: width, output: true)
+        logits = try g.linear(penultimate, eo, bo)
         var scores = logits
         if let outputMap {
             let (id, text) = TransformCatalog.split(outputMap)
@@ -182,6 +265,18 @@ public final class Classifier {
             vatTarget = nil; vatTerm = nil
         }
         if entropy { try g.minimize(try g.custom(SoftmaxEntropyOp(), [logits])) }
+        if let pl = pseudoLabel {  // pseudo_label_mixup: λ_A·R_A + λ_H·H on the (mixed) predictions
+            try g.minimize(try g.custom(BatchPriorOp(scale: pl.prior), [logits]))
+            try g.minimize(try g.custom(SoftmaxEntropyOp(scale: pl.entropy), [logits]))
+        }
+        if let j = model.jacobianDenoise {
+            guard model.dropout == 0, model.gaussianNoise == 0, model.gaussianDropout == 0, model.featureDropout == 0 else {
+                throw RegulaError.invalidArgument("jacobian_nuclear_denoise compares two passes of the hidden layers: it cannot be combined with dropout or noise layers")
+            }
+            let c = j.strength / (2 * j.sigma * j.sigma)  // the train-mode noise nodes give ε, ε' ~ N(0, σ²I)
+            try g.minimize(try g.custom(SquaredDifferenceOp(scale: c), [try hidden(try g.gaussianNoise(x, sigma: j.sigma)), h]))
+            try g.minimize(try g.custom(SquaredDifferenceOp(scale: c), [try g.linear(try g.gaussianNoise(h, sigma: j.sigma), eo, bo), logits]))
+        }
         var prox: [ProxStep] = []
         for p in penalties {
             let instance = try Registry.shared.penalty(p.id, p.params)
@@ -205,6 +300,7 @@ public final class Classifier {
         }
         self.weights = zip(weights, effective).map { ($0.0, $0.1, $1) }
         autoSparseOps = sparseOps
+        softMaskOps = masks
         mapOps = maps
         proxSteps = prox
     }

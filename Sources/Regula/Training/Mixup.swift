@@ -16,7 +16,15 @@ public struct Mixup: Sendable {
     /// Mixes a batch: x (rows × features) and labels in 0..<classes.
     public func mix(x: [Double], labels: [Int], features: Int, classes: Int, rng: inout RNG)
         -> (x: [Double], targets: [Double], lambda: Double, permutation: [Int]) {
-        let n = labels.count
+        var t = [Double](repeating: 0, count: labels.count * classes)
+        for (i, y) in labels.enumerated() { t[i * classes + y] = 1 }
+        return mix(x: x, targets: t, features: features, classes: classes, rng: &rng)
+    }
+
+    /// Mixes a batch with soft targets (rows × classes): ỹ = λ t + (1 − λ) t_π.
+    public func mix(x: [Double], targets t: [Double], features: Int, classes: Int, rng: inout RNG)
+        -> (x: [Double], targets: [Double], lambda: Double, permutation: [Int]) {
+        let n = t.count / Swift.max(classes, 1)
         let lambda = alpha > 0 ? Self.beta(alpha, alpha, &rng) : 1
         var perm = Array(0..<n)
         shuffle(&perm, &rng)
@@ -24,8 +32,7 @@ public struct Mixup: Sendable {
         for i in 0..<n {
             let j = perm[i]
             for f in 0..<features { xm[i * features + f] = lambda * x[i * features + f] + (1 - lambda) * x[j * features + f] }
-            y[i * classes + labels[i]] += lambda
-            y[i * classes + labels[j]] += 1 - lambda
+            for c in 0..<classes { y[i * classes + c] = lambda * t[i * classes + c] + (1 - lambda) * t[j * classes + c] }
         }
         return (xm, y, lambda, perm)
     }

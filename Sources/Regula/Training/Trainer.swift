@@ -137,6 +137,12 @@ public enum Trainer {
         }
     }
 
+    /// Stores a transform that may be given once per run.
+    static func setOnce<T>(_ slot: inout T?, _ value: T, _ id: String) throws {
+        guard slot == nil else { throw RegulaError.invalidArgument("\(id) is given twice") }
+        slot = value
+    }
+
     /// Trains a classifier on `train` and evaluates it on `test`.
     public static func run(train rawTrain: Dataset, test rawTest: Dataset, config: TrainConfig,
                            progress: ((EpochInfo) -> Void)? = nil) throws -> TrainReport {
@@ -164,28 +170,32 @@ public enum Trainer {
         var flood: Double? = nil
         var mixup: Mixup? = nil
         var vat: VirtualAdversarial? = nil
+        var avmixup: AVMixup? = nil
+        var pseudo: PseudoLabelMixup? = nil
         for spec in c.transforms {
             switch try TransformCatalog.make(spec, seed: c.seed) {
             case .autoSparse(let a): c.model.autoSparse = a
-            case .vat(let v):
-                guard vat == nil else { throw RegulaError.invalidArgument("vat is given twice") }
-                vat = v
-            case .mixup(let m):
-                guard mixup == nil else { throw RegulaError.invalidArgument("mixup is given twice") }
-                mixup = m
+            case .model(let edit): edit(&c.model)
+            case .vat(let v): try setOnce(&vat, v, "vat")
+            case .mixup(let m): try setOnce(&mixup, m, "mixup")
+            case .avmixup(let m): try setOnce(&avmixup, m, "avmixup")
+            case .pseudoLabel(let m): try setOnce(&pseudo, m, "pseudo_label_mixup")
             case .step(let t): steps.append(t)
             case .steps(let ts): steps += ts
             case .wrapper(let w):
                 guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per run") }
                 wrapper = w
-            case .flood(let b):
-                guard flood == nil else { throw RegulaError.invalidArgument("flooding is given twice") }
-                flood = b
+            case .flood(let b): try setOnce(&flood, b, "flooding")
             }
         }
         let model = try Classifier(features: train.features, classes: train.classes, model: c.model, loss: c.loss,
                                    outputMap: c.outputMap, penalties: c.penalties, featurePenalties: c.featurePenalties,
-                                   softTargets: mixup != nil, vat: vat != nil, entropy: vat?.entropy ?? false, seed: c.seed)
+                                   softTargets: mixup != nil || avmixup != nil || pseudo != nil, vat: vat != nil, entropy: vat?.entropy ?? false,
+                                   inputGradient: avmixup != nil, pseudoLabel: pseudo.map { ($0.priorWeight, $0.entropyWeight) }, seed: c.seed)
+        guard [mixup != nil, avmixup != nil, pseudo != nil].filter({ $0 }).count <= 1 else {
+            throw RegulaError.invalidArgument("mixup, avmixup and pseudo_label_mixup all transform the batch: give one")
+        }
+        let range = (lo: train.x.min() ?? 0, hi: train.x.max() ?? 0)  // AVmixup's clip range
         let g = model.graph
         for rule in c.groups {
             for slot in g.parameters where slot.name.contains(rule.pattern) {
@@ -195,7 +205,7 @@ public enum Trainer {
         }
         steps += model.proxSteps as [StepTransform]
         let perEpoch = (train.count + c.batch - 1) / c.batch
-        let stepper = Stepper(params: g.parameters, optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
+        let stepper = Stepper(params: g.parameters + extraSlots(wrapper), optimizer: opt, schedule: try schedule(c, total: perEpoch * c.epochs, stepsPerEpoch: perEpoch),
                               transforms: steps, wrapper: wrapper)
 
         var rng = RNG(seed: c.seed &+ 0x5348_5546)  // the batch order stream
@@ -218,8 +228,19 @@ public enum Trainer {
         func setState(_ name: String, _ value: Int) throws {
             for s in stateful where s.names.contains(name) { try s.update("\(name)=\(value)") }
         }
+        // pseudo_label_mixup: the labelled samples and every sample's soft target (one-hot or the
+        // previous epoch's prediction).
+        var labeled: [Bool] = [], pool: [Int] = [], soft: [Double] = []
+        if let pseudo {
+            var prng = RNG(seed: c.seed &+ 0x504C_4D)
+            labeled = pseudo.labeled(train.y, classes: k, rng: &prng)
+            pool = train.y.indices.filter { labeled[$0] }
+            soft = [Double](repeating: 1 / Double(k), count: train.count * k)
+            for i in pool { for c in 0..<k { soft[i * k + c] = c == train.y[i] ? 1 : 0 } }
+        }
         for epoch in 1...c.epochs {
             try setState("epoch", epoch - 1)
+            if let pseudo { order = epoch <= pseudo.warmup ? pool : Array(0..<train.count) }  // warm-up: labelled only
             if let a = c.model.autoSparse {
                 let alpha = AutoSparseThreshold.alpha(progress: Double(epoch - 1) / Double(c.epochs), alpha0: a.alpha0, reset: a.reset)
                 for op in model.autoSparseOps { op.alpha = alpha }
@@ -229,11 +250,19 @@ public enum Trainer {
             var total = 0.0, correct = 0
             var b0 = 0
             while b0 < order.count {
-                let idx = order[b0 ..< Swift.min(b0 + c.batch, order.count)]
+                var idx = Array(order[b0 ..< Swift.min(b0 + c.batch, order.count)])
+                if let pseudo, epoch > pseudo.warmup { pseudo.ensureLabeled(&idx, labeled: labeled, pool: pool, rng: &rng) }
                 bx.removeAll(keepingCapacity: true); by.removeAll(keepingCapacity: true)
                 for i in idx { bx += train.x[i * train.features ..< (i + 1) * train.features]; by.append(Double(train.y[i])) }
                 if let mixup {
                     let m = mixup.mix(x: bx, labels: idx.map { train.y[$0] }, features: train.features, classes: k, rng: &rng)
+                    batchX = m.x; batchT = m.targets
+                } else if let pseudo {
+                    let t = idx.flatMap { soft[$0 * k ..< ($0 + 1) * k] }
+                    let m = Mixup(alpha: pseudo.alpha).mix(x: bx, targets: t, features: train.features, classes: k, rng: &rng)
+                    batchX = m.x; batchT = m.targets
+                } else if let avmixup {
+                    let m = try avmixup.apply(model, x: bx, labels: idx.map { train.y[$0] }, classes: k, range: range, rng: &rng)
                     batchX = m.x; batchT = m.targets
                 } else {
                     batchX = bx; batchT = by
@@ -242,11 +271,23 @@ public enum Trainer {
                 if let t = model.vatTarget { feed[t] = [Double](repeating: 1 / Double(k), count: idx.count * k) }
                 try g.feed(feed)
                 try setState("step", stepper.step)
+                if let m = c.model.softMask, stepper.step % m.every == 0 {
+                    let ratio = m.ratio(progress: Double(stepper.step) / Double(perEpoch * c.epochs))
+                    for (op, w) in model.softMaskOps { op.rewire(g.value(w), ratio: ratio) }
+                }
                 let l = try stepper.step(evaluate)
                 guard l.isFinite else { throw RegulaError.invalidArgument("the training loss became non-finite at epoch \(epoch); lower the learning rate") }
                 total += l * Double(idx.count)
                 correct += countCorrect(g.value(model.logits), by, classes: k)
                 b0 += c.batch
+            }
+            if let pseudo, epoch >= pseudo.warmup {  // new pseudo-labels: eval-mode predictions on the clean inputs
+                let z = try logits(model, train, batch: 512)
+                for i in train.y.indices where !labeled[i] {
+                    soft.withUnsafeMutableBufferPointer { s in
+                        z.withUnsafeBufferPointer { _ = Kernels.softmax(UnsafeMutablePointer(mutating: $0.baseAddress! + i * k), count: k, into: s.baseAddress! + i * k) }
+                    }
+                }
             }
             lastLoss = total / Double(order.count)
             progress?(EpochInfo(epoch: epoch, epochs: c.epochs, loss: lastLoss,
@@ -297,6 +338,11 @@ public enum Trainer {
 
     /// Eval-mode logits of a dataset, then its metrics.
     static func evaluateLogits(_ model: Classifier, _ d: Dataset, batch: Int) throws -> ClassificationMetrics {
+        ClassificationMetrics(logits: try logits(model, d, batch: batch), labels: d.y, classes: d.classes)
+    }
+
+    /// Eval-mode logits of a dataset (rows × classes).
+    static func logits(_ model: Classifier, _ d: Dataset, batch: Int) throws -> [Double] {
         let g = model.graph
         g.training = false
         defer { g.training = true }
@@ -312,6 +358,6 @@ public enum Trainer {
             logits += g.value(model.logits).buffer
             b0 = hi
         }
-        return ClassificationMetrics(logits: logits, labels: d.y, classes: d.classes)
+        return logits
     }
 }

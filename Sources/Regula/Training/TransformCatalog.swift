@@ -57,15 +57,28 @@ public enum BuiltTransform {
     case flood(Double)
     /// A batch transform (mixup): the trainer feeds mixed inputs and soft targets.
     case mixup(Mixup)
+    /// AVmixup: the trainer attacks each batch and mixes it with its adversarial vertex.
+    case avmixup(AVMixup)
+    /// Pseudo-labelling with mixup: the trainer hides labels and trains on pseudo-labels.
+    case pseudoLabel(PseudoLabelMixup)
     /// Virtual adversarial training: an extra loss term from input perturbations.
     case vat(VirtualAdversarial)
     /// A layer change (AutoSparse): the trainer thresholds every weight matrix.
     case autoSparse((alpha0: Double, reset: Double, thresholdInit: Double))
+    /// A change of the model's layers (reparameterisations, stochastic layers): applied to the
+    /// model spec before the graph is built.
+    case model((inout ModelSpec) -> Void)
 }
 
 public enum TransformCatalog {
     static func real(_ n: String, _ d: Double, min: Double = 0, minOpen: Bool = false, _ doc: String) -> ParamSpec {
         .real(n, d, min: min, minOpen: minOpen, doc)
+    }
+
+    /// The parameters of autosparse_ga and autosparse (they differ in the default α0).
+    static func autoSparseParams(alpha0: Double) -> [ParamSpec] {
+        [real("alpha0", alpha0, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
+         .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]
     }
 
     /// Every transform the trainer implements, in the catalogue's §0 order.
@@ -181,8 +194,7 @@ public enum TransformCatalog {
                       reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al.)",
                       confidence: "medium",
                       notes: "No official code. Decided: the non-cumulative α0·decay(t) schedule (catalogue §10), α updated per epoch (t = epoch − 1, T = epochs), one threshold per weight matrix initialised at s = −5, the reset at 90% of training; the initial α auto-tuning window is not implemented. Reported zeros and spectra are of Ŵ.",
-                      params: [real("alpha0", 0.75, "initial α"), .real("reset", 0.9, min: 0, max: 1, "share of training after which α = 0"),
-                               .real("threshold_init", -5, "initial s (τ = sigmoid(s))")]),
+                      params: autoSparseParams(alpha0: 0.75)),
         TransformInfo(id: "iss_p", kind: .postStep,
                       summary: "iterative soft shrinkage: the smallest-|w| share of each weight matrix is multiplied by β after every step",
                       formula: "U_t = ⌊ratio·n⌋ smallest |w| (recomputed each step); w_i ← β w_i for i ∈ U_t",
@@ -212,6 +224,112 @@ public enum TransformCatalog {
                       notes: "No official code found. Decided: per-tensor norms (not per row); the LR schedule is not restarted at the switch; warmup counts optimizer steps; layers=last constrains the classifier matrix (the final homogeneous sub-network of a normalised net), layers=all every weight matrix (a plain ReLU MLP is homogeneous throughout).",
                       params: [.int("warmup", 0, min: 0, "free-phase steps E_warm"),
                                .choice("layers", ["last", "all"], "which weight matrices are constrained")]),
+        TransformInfo(id: "lawn_projection", kind: .postStep,
+                      summary: "LAWN as penalties_matrix §21: after a free phase each constrained matrix (or row) is renormalised to its norm at the switch",
+                      formula: "t ≥ warmup: [tangent_grad: g ← g − (⟨g,w⟩/‖w‖²)w]; after the update w ← c·w/‖w‖, c = ‖w‖ at the switch (per matrix or per row)",
+                      reference: "Logit Attenuating Weight Normalization (Gupta et al. 2021)",
+                      confidence: "low",
+                      notes: "No paper body or code found (searched: code and issues corpora). Same class as lawn with the §21 options: granularity layer (default) or unit (one norm per output row), tangent_grad off by default (the projection alone, §21 step 3). A block with norm 0 at the switch is skipped. Equality (sphere), not a ball.",
+                      params: [.int("warmup", 0, min: 0, "free-phase steps T_free"),
+                               .choice("layers", ["last", "all"], "which weight matrices are constrained"),
+                               .choice("granularity", ["layer", "unit"], "one norm per matrix or per output row"),
+                               .bool("tangent_grad", false, "also project the gradient on the tangent space")]),
+        TransformInfo(id: "backslash", kind: .postStep,
+                      summary: "BackSlash: rate-constrained shrink towards a generalized-Gaussian prior with a global shape estimate, after every step",
+                      formula: "w ← w − λ(ν̂/N)·sign(w)(|w| + c)^{ν̂−1}; ν̂ by moment matching over all N parameters each step",
+                      reference: "BackSlash: Rate Constrained Optimized Training of Large Language Models (Wu, Wen, Han 2025); GG-prior authors' gg_prior/backslash.py",
+                      confidence: "medium",
+                      notes: "As the authors' re-implementation (phuang1024/DBS gg_prior/backslash.py, read): every parameter tensor including biases, one global ν̂ (nearest ρ on the 0.10…3.00 grid), not scaled by the learning rate, shift applied even when it crosses 0. Default λ = 2e3 is the code's for LLMs (÷N): small models want λ ≈ N·1e-4. nu > 0 fixes the shape instead.",
+                      params: [real("lambda", 2e3, "rdo λ"), real("clip", 1, "shift c"),
+                               real("nu", 0, "fixed shape ν (0: estimate every step)")]),
+        TransformInfo(id: "autosparse", kind: .layer,
+                      summary: "AutoSparse with one learnable threshold per output row (channelwise) and gradient annealing",
+                      formula: "W_eff = sign(W)·ReLU(|W| − sigmoid(s_r)) per row r; ∂W_eff/∂W = 1 (kept) or α_t (masked); α_t as autosparse_ga",
+                      reference: "AUTOSPARSE: Towards Automated Sparse Training of Deep Neural Networks (Kundu et al. 2023)",
+                      confidence: "medium-low",
+                      notes: "No official code (searched); the PQuant re-implementation (cern-nextgen/PQuantML autosparse.py) is the source: channelwise thresholds, α = α0·decay(e) (non-cumulative, the newer port), reset epoch. Library default α0 = 0.5 (PQuant) as penalties_sparsity §20 item 4; autosparse_ga keeps the per-layer threshold and α0 = 0.75 of the ResNet-50 config.",
+                      params: autoSparseParams(alpha0: 0.5)),
+        TransformInfo(id: "qreg", kind: .layer,
+                      summary: "QReg: symmetric per-tensor b-bit fake quantisation of every weight matrix in the forward, straight-through backward",
+                      formula: "Δ = max|w|/(2^{b−1} − 1); Q(w) = Δ·clip(round(w/Δ), −(2^{b−1} − 1), 2^{b−1} − 1); noise mode: w + U(−Δ/2, Δ/2)",
+                      reference: "QReg: On Regularization Effects of Quantization (AskariHemmat et al. 2022)",
+                      confidence: "medium",
+                      notes: "The quant_noise layer (--quant-bits) under its catalogue name. No code found; decided: per tensor, symmetric, round half to even (torch/numpy), STE identity everywhere (no values fall outside the symmetric range). max|w| = 0 leaves W unchanged.",
+                      params: [.int("bits", 8, min: 2, max: 24, "b"), .choice("mode", ["fake_quant", "uniform_noise"], "fake quantisation or its noise model")]),
+        TransformInfo(id: "very_large_dropout", kind: .layer,
+                      summary: "very large dropout (p = 0.9) on the penultimate features, the classifier's input",
+                      formula: "train: h̃ = h ⊙ m/(1 − p), m ~ Bernoulli(1 − p); logits = W h̃ + b; eval: h̃ = h",
+                      reference: "Fine-tuning with Very Large Dropout (Zhang & Bottou 2024)",
+                      confidence: "high",
+                      notes: "Inverted dropout on the output layer's input only (the official DomainBed featurizer); meant for fine-tuning a trained model (from scratch at 0.9 it underfits, as the paper says). Feature penalties still see the undropped features.",
+                      params: [.real("p", 0.9, min: 0, max: 1, maxOpen: true, "dropout rate")]),
+        TransformInfo(id: "weight_conditioning", kind: .layer,
+                      summary: "weight conditioning: every row of each weight matrix is equilibrated to unit norm in the forward",
+                      formula: "W_c = diag(1/max(‖w_i‖, 1e-12))·W; ∂L/∂w_i = (I − c_i c_iᵀ)G_i/‖w_i‖",
+                      reference: "Weight Conditioning for Smooth Optimization of Neural Networks (Saratchandran, Wang, Lucey 2024)",
+                      confidence: "medium-low",
+                      notes: "Paper body not reachable; row equilibration (Van der Sluis) as the third-party ivy implementation, catalogue penalties_matrix §10 mode=row. No learnable gain. layers=hidden leaves the classifier unnormalised (unit rows there cap the logits at ‖h‖); layers=all conditions it too.",
+                      params: [.choice("layers", ["hidden", "all"], "which weight matrices are conditioned")]),
+        TransformInfo(id: "smcp_soft_mask", kind: .layer,
+                      summary: "SMCP soft input-channel masks: W ⊙ M forward, straight-through backward, masks rewired on a ramped target",
+                      formula: "W_eff = W ⊙ M (columns); ∂L/∂W = ∂L/∂W_eff + λ_pd(1 − M)⊙W; M keeps the columns of largest Σ_o|W_oj|",
+                      reference: "Soft Masking for Cost-Constrained Channel Pruning (Humble et al. 2022), official NVlabs/SMCP",
+                      confidence: "high",
+                      notes: "Magnitude importance (code default), rewiring every `every` steps (code: 80 batches), pruned decay 2e-4, target ramp 1 − e^{−k p} normalised with the code's 10 warm-up and 25 held epochs of 90 (k = 4.5). Decided: a per-layer pruned share instead of the global latency knapsack (the MLP has no latency model); importance summed over all output rows.",
+                      params: [.real("ratio", 0.5, min: 0, max: 1, "final pruned share of input channels per layer"),
+                               .int("every", 80, min: 1, "steps between mask updates"),
+                               real("pruned_decay", 2e-4, "λ_pd"),
+                               .real("warmup", 10.0 / 90, min: 0, max: 1, "share of training before pruning starts"),
+                               .real("hold", 25.0 / 90, min: 0, max: 1, "final share of training at the target ratio")]),
+        TransformInfo(id: "de_elbo", kind: .optimizerWrapper,
+                      summary: "data-emphasised ELBo: train the mean of N(m, σ²I) with one reparameterised sample per step and a learned σ; the L2 strength follows in closed form",
+                      formula: "J = NLL_B(m + σε) + ½·log(1 + ‖m‖²/(Dσ²)) (κ = D/N, τ²* = (‖m‖² + Dσ²)/D); σ = softplus(ρ) stepped by the optimizer",
+                      reference: "Learning Hyperparameters via a Data-Emphasized Variational Objective (Harvey, Petrov, Hughes 2025), official tufts-ml/data-emphasized-ELBo",
+                      confidence: "high",
+                      notes: "As L2KappaELBoLoss (src/losses.py, read) with a zero prior mean and one (m, τ) pair over all parameters (the MLP trains from scratch; the paper's backbone/head split is for transfer). κ = D/N, so N cancels. Evaluation uses the mean m. +0 extra passes; the sampled forward replaces the plain one.",
+                      params: [real("sigma_init", 1e-4, minOpen: true, "initial σ (official: 1e-4)")]),
+        TransformInfo(id: "avmixup", kind: .dataTransform,
+                      summary: "AVmixup: mix each example with its adversarial vertex x + γ(x_pgd − x) and the label-smoothed targets alike",
+                      formula: "x_av = clip(x + γ(PGD_∞(x) − x)); u ~ U(0,1) per sample; x̃ = u x + (1−u) x_av; ỹ = u LS(y, λ1) + (1−u) LS(y, λ2)",
+                      reference: "Adversarial Vertex Mixup: Toward Better Adversarially Robust Generalization (Lee, Lee, Yoon 2020), official cifar10_challenge perturb_avmixup",
+                      confidence: "high",
+                      notes: "As the official code: PGD with a random start, `steps` sign steps of size a, clipped to x ± ε and to the data range (the training inputs' min/max here, 0–255 there); γ = 2, λ1 = 1, λ2 = 0.1. ε and a are in scaled-input units (defaults 8/255, 2/255 for inputs in [0, 1]); the attack maximises the configured task loss against one-hot targets. +steps forward/backward passes per batch.",
+                      params: [real("epsilon", 8.0 / 255, minOpen: true, "L∞ radius ε"), real("step_size", 2.0 / 255, minOpen: true, "PGD step a"),
+                               .int("steps", 10, min: 1, "PGD steps"), real("gamma", 2, "vertex factor γ"),
+                               .real("lambda1", 1, min: 0, max: 1, "label smoothing of the clean end (1: one-hot)"),
+                               .real("lambda2", 0.1, min: 0, max: 1, "label smoothing of the vertex end")]),
+        TransformInfo(id: "lora_dropout", kind: .layer,
+                      summary: "LoRA Dropout: rank-r adapters on every weight matrix whose A columns and B rows are dropped at random each step",
+                      formula: "W_eff = W + (α/r)·diag(m_B)·B·A·diag(m_A), m ~ Bern(1−p); eval: W + (α/r)(1−p)²·BA",
+                      reference: "LoRA Dropout as a Sparsity Regularizer for Overfitting Control (Lin et al. 2024)",
+                      confidence: "medium",
+                      notes: "No official code (searched). Decided (transforms §18.5): p = 0.5 (the third-party default), no 1/(1−p) rescaling in training (that implementation), evaluation with the masks' expectation (1−p)²·BA instead of an N-mask output ensemble (one pass; exact for the layer, not for the network). Adapters: A Kaiming-uniform, B zero (PEFT), α = r. The trainer starts from scratch, so freeze_base=false by default trains the base too; freeze_base=true is LoRA proper.",
+                      params: [.int("rank", 4, min: 1, "adapter rank r"), .real("p", 0.5, min: 0, max: 1, maxOpen: true, "mask drop rate"),
+                               real("alpha", 0, "α (0: α = r, scale 1)"), .bool("freeze_base", false, "keep the base matrices fixed")]),
+        TransformInfo(id: "deepshape", kind: .postStep,
+                      summary: "DeepShape: one-shot reshaping of the central parameter histogram towards a sharper generalized Gaussian, then training continues (fine-tuning)",
+                      formula: "after step `at`: q = round(2^13 w); the parameters in [μ_q ± p_max] are reassigned in sorted order so the histogram is ⌊n·pmf⌋ of GG(ν' = 0.8ν̂, β' = 0.6β̂)",
+                      reference: "It Takes a Good Model to Train a Good Model: Generalized Gaussian Priors for Optimized LLMs (Wu, Xiong, Wen, Han 2025), gg_prior/deepshape.py",
+                      confidence: "medium",
+                      notes: "As the authors' GGD_deepshape (phuang1024/DBS, read): all parameters, 13 fractional bits, p_max = the smallest positive grid value present at most adj_minnum times, shape and scale estimated on |w| ≤ p_max, every parameter left on the grid, leftovers of the floors keep their grid value. `at` counts optimizer steps (regula train: epochs × batches per epoch); the code's adj_minnum = 1000 assumes LLM-sized models, small MLPs want ~10–50. Fails with a message when no grid value is that rare.",
+                      params: [.int("at", 0, min: 0, "the step after which it fires"), real("shape_scale", 0.8, minOpen: true, "ν'/ν̂"),
+                               real("std_scale", 0.6, minOpen: true, "β'/β̂"), .int("adj_minnum", 1000, min: 1, "count that ends the central range")]),
+        TransformInfo(id: "jacobian_nuclear_denoise", kind: .lossTransform,
+                      summary: "Jacobian nuclear norm of the classifier by composition (hidden stack h, output layer g) and denoising: squared differences at noisy inputs",
+                      formula: "R = (η/2)[mean‖h(x+ε) − h(x)‖² + mean‖g(z+ε′) − g(z)‖²]/σ², z = h(x), ε, ε′ ~ N(0, σ²I) per step; ½(‖J_h‖² + ‖J_g‖²) ≥ ‖J_f‖_*",
+                      reference: "Nuclear Norm Regularization for Deep Learning (Scarvelis & Solomon 2024), official cscarv/nuclear-norm-reg-dl",
+                      confidence: "high",
+                      notes: "As denoising_regularizer of the official code with K = 1 draw, σ = 1e-3 (the code's eta_base) and η = 0.1 (catalogue default). The split is h = every hidden layer, g = the output layer (for a linear g the second term is a Monte-Carlo ‖W_out‖²_F). Computed in float64, so σ = 1e-3 loses nothing. The noisy hidden pass shares the parameters; dropout and noise layers are refused (their fresh masks would enter the difference). +1 forward/backward of the hidden stack per step.",
+                      params: [real("strength", 0.1, "η"), real("sigma", 1e-3, minOpen: true, "probe σ")]),
+        TransformInfo(id: "pseudo_label_mixup", kind: .dataTransform,
+                      summary: "pseudo-labelling with mixup: a labelled share, soft pseudo-labels from the previous epoch, ≥ k labelled per batch, prior and entropy regularisers",
+                      formula: "targets: one-hot (labelled) or softmax of the last epoch (unlabelled); mixup(α) on (x, ỹ); L + λ_A·(−Σ_c (1/K) log h̄_c) + λ_H·H(softmax), h̄ = batch-mean prediction",
+                      reference: "Pseudo-Labeling and Confirmation Bias in Deep Semi-Supervised Learning (Arazo et al. 2020), official EricArazo/PseudoLabeling",
+                      confidence: "high",
+                      notes: "The trainer keeps the labels of a stratified seeded share of the training set and hides the rest. As the official code: warm-up epochs on labelled data only, pseudo-labels = eval-mode softmax on the clean inputs after each epoch, α = 1, λ_A = 0.8, λ_H = 0.4, R_A in the −Σ p log h̄ form, 16 labelled per batch of 100. Decided: the minimum is met by replacing unlabelled slots with random labelled samples (the official two-stream sampler draws them separately); warm-up epochs are shorter, so a cosine schedule ends early.",
+                      params: [.real("labeled_share", 0.1, min: 0, max: 1, minOpen: true, "share of training samples that keep their labels"),
+                               .int("warmup", 10, min: 0, "epochs on labelled data only"), .int("min_labeled", 16, min: 0, "labelled samples per batch at least"),
+                               real("alpha", 1, "mixup α"), real("prior_weight", 0.8, "λ_A"), real("entropy_weight", 0.4, "λ_H")]),
     ]
 
     public static func info(_ id: String) throws -> TransformInfo {
@@ -275,6 +393,47 @@ public enum TransformCatalog {
         case "hard_threshold_proj": return .step(RowTopKProjection(k: try p.int("k")))
         case "lawn":
             return .steps(LogitAttenuatingWeightNorm(warmupSteps: try p.int("warmup"), lastOnly: try p.string("layers") == "last").transforms)
+        case "lawn_projection":
+            return .steps(LogitAttenuatingWeightNorm(warmupSteps: try p.int("warmup"), lastOnly: try p.string("layers") == "last",
+                                                     perUnit: try p.string("granularity") == "unit",
+                                                     tangent: try p.bool("tangent_grad")).transforms)
+        case "backslash":
+            let nu = try p.real("nu")
+            return .step(BackSlash(lambda: try p.real("lambda"), clip: try p.real("clip"), nu: nu > 0 ? nu : nil))
+        case "autosparse":
+            let a = (alpha0: try p.real("alpha0"), reset: try p.real("reset"), thresholdInit: try p.real("threshold_init"))
+            return .model { $0.autoSparse = a; $0.autoSparsePerRow = true }
+        case "qreg":
+            let bits = try p.int("bits"), noise = try p.string("mode") == "uniform_noise"
+            return .model { $0.quantBits = bits; $0.quantUniformNoise = noise }
+        case "very_large_dropout":
+            let rate = try p.real("p")
+            return .model { $0.featureDropout = rate }
+        case "weight_conditioning":
+            let all = try p.string("layers") == "all"
+            return .model { $0.conditioning = true; $0.conditionOutput = all }
+        case "smcp_soft_mask":
+            let m = SoftMaskSchedule(ratio: try p.real("ratio"), every: try p.int("every"), prunedDecay: try p.real("pruned_decay"),
+                                     warmup: try p.real("warmup"), hold: try p.real("hold"))
+            return .model { $0.softMask = m }
+        case "avmixup":
+            return .avmixup(AVMixup(epsilon: try p.real("epsilon"), stepSize: try p.real("step_size"), steps: try p.int("steps"),
+                                    gamma: try p.real("gamma"), lambda1: try p.real("lambda1"), lambda2: try p.real("lambda2")))
+        case "lora_dropout":
+            let rank = try p.int("rank"), alpha = try p.real("alpha")
+            let l = LoRASpec(rank: rank, p: try p.real("p"), alpha: alpha > 0 ? alpha : Double(rank), freezeBase: try p.bool("freeze_base"))
+            return .model { $0.lora = l }
+        case "deepshape":
+            return .step(DeepShape(at: try p.int("at"), shapeScale: try p.real("shape_scale"), stdScale: try p.real("std_scale"),
+                                   minCount: try p.int("adj_minnum")))
+        case "jacobian_nuclear_denoise":
+            let j = (strength: try p.real("strength"), sigma: try p.real("sigma"))
+            return .model { $0.jacobianDenoise = j }
+        case "pseudo_label_mixup":
+            return .pseudoLabel(PseudoLabelMixup(labeledShare: try p.real("labeled_share"), warmup: try p.int("warmup"),
+                                                 minLabeled: try p.int("min_labeled"), alpha: try p.real("alpha"),
+                                                 priorWeight: try p.real("prior_weight"), entropyWeight: try p.real("entropy_weight")))
+        case "de_elbo": return .wrapper(DataEmphasizedELBo(sigmaInit: try p.real("sigma_init"), seed: seed &+ 0x454C_426F))
         case "sam": return .wrapper(SharpnessAware(.sam, rho: try p.real("rho")))
         case "usam": return .wrapper(SharpnessAware(.usam, rho: try p.real("rho")))
         case "dnsam": return .wrapper(SharpnessAware(.dnsam, rho: try p.real("rho"), theta: try p.real("theta")))
@@ -334,15 +493,15 @@ public enum OptimizerFactory {
                 wrapper = w
             case .flood:
                 throw RegulaError.unsupported("flooding transforms the loss, not the gradient: apply |L − b| + b to the loss")
-            case .mixup:
-                throw RegulaError.unsupported("mixup transforms the batch, not the gradient: mix the data before the loss")
-            case .autoSparse:
-                throw RegulaError.unsupported("autosparse_ga changes the layers: build it into the model (AutoSparseThreshold)")
+            case .mixup, .avmixup, .pseudoLabel:
+                throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' transforms the batch, not the gradient: mix the data before the loss")
+            case .autoSparse, .model:
+                throw RegulaError.unsupported("'\(TransformCatalog.split(spec).id)' changes the model's layers: it needs the model, not only gradients")
             case .vat:
                 throw RegulaError.unsupported("vat adds a loss term from input perturbations: it needs the model, not only gradients")
             }
         }
-        return Stepper(params: slots, optimizer: opt,
+        return Stepper(params: slots + extraSlots(wrapper), optimizer: opt,
                        schedule: try Trainer.schedule(c, total: try p.int("total_steps"), stepsPerEpoch: 1),
                        transforms: steps, wrapper: wrapper)
     }
@@ -363,4 +522,9 @@ extension Registry {
             }
         }
     }
+}
+
+/// Parameters a wrapper adds to the ones it steps (DE-ELBo's σ).
+func extraSlots(_ wrapper: GradientWrapper?) -> [ParameterSlot] {
+    (wrapper as? DataEmphasizedELBo).map { [$0.sigma] } ?? []
 }

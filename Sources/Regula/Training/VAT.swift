@@ -12,8 +12,10 @@ import RegulaEngine
 /// log p = z − LSE(z) (max-shifted), never log(softmax).
 public final class SoftmaxEntropyOp: GraphOp {
     public let label = "softmax_entropy"
+    /// Multiplies the term (pseudo_label_mixup's λ_H).
+    public let scale: Double
     private var p: [Double] = []
-    public init() {}
+    public init(scale: Double = 1) { self.scale = scale }
 
     public func outputShape(_ inputs: [NodeShape]) throws -> NodeShape {
         guard inputs.count == 1 else { throw RegulaError.shape("softmax entropy takes one (batch, K) input") }
@@ -31,7 +33,7 @@ public final class SoftmaxEntropyOp: GraphOp {
                 for c in 0..<k where pr[c] > 0 { total -= pr[c] * (z[c] - lse) }
             }
         }
-        out[0] = rows > 0 ? total / Double(rows) : 0
+        out[0] = rows > 0 ? scale * total / Double(rows) : 0
     }
 
     public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
@@ -39,7 +41,7 @@ public final class SoftmaxEntropyOp: GraphOp {
         guard let gz = g[0] else { return }
         let (rows, k) = inputs[0].lastAxis
         guard rows > 0 else { return }
-        let s = outGrad[0] / Double(rows)
+        let s = scale * outGrad[0] / Double(rows)
         for i in 0..<rows {
             let z = inputs[0].data + i * k
             let lse = Kernels.logSumExp(z, count: k).lse

@@ -11,7 +11,8 @@ import Glibc
 ///           ∂L/∂s = Σ_i ∂L/∂Ŵ_i · (−sign W_i) · (1 or α) · τ(1 − τ)
 /// ```
 /// α follows `AutoSparseThreshold.alpha(progress:alpha0:reset:)`, set by the trainer per epoch.
-/// Threshold per layer (one scalar s). Reference: "AUTOSPARSE: Towards Automated Sparse Training
+/// Threshold per layer (s of one entry) or per output row (s of `rows` entries, the
+/// `autosparse` channelwise form of penalties_sparsity §20; ∂L/∂s_r sums over row r). Reference: "AUTOSPARSE: Towards Automated Sparse Training
 /// of Deep Neural Networks" (Kundu et al.); catalogue transforms §10 (medium: non-cumulative decay).
 public final class AutoSparseThreshold: GraphOp {
     public let label = "autosparse_ga"
@@ -29,15 +30,17 @@ public final class AutoSparseThreshold: GraphOp {
     }
 
     public func outputShape(_ inputs: [NodeShape]) throws -> NodeShape {
-        guard inputs.count == 2, inputs[1].exact?.reduce(1, *) == 1 else {
-            throw GraphError.shape("autosparse_ga takes a weight tensor and a scalar threshold parameter")
+        let rows = inputs.first.flatMap { $0.exact?.first } ?? 1
+        guard inputs.count == 2, let n = inputs[1].exact?.reduce(1, *), n == 1 || n == rows else {
+            throw GraphError.shape("autosparse_ga takes a weight tensor and a threshold parameter of 1 or one per row")
         }
         return inputs[0]
     }
 
     public func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws {
-        let w = inputs[0], tau = 1 / (1 + exp(-inputs[1][0]))
+        let w = inputs[0], s = inputs[1], cols = w.count / Swift.max(s.count, 1)
         for i in 0..<w.count {
+            let tau = 1 / (1 + exp(-s[i / cols]))
             let a = abs(w[i]) - tau
             out[i] = a > 0 ? (w[i] > 0 ? a : -a) : 0
         }
@@ -45,13 +48,16 @@ public final class AutoSparseThreshold: GraphOp {
 
     public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
                          into g: [Tensor<Double>?]) throws {
-        let w = inputs[0], tau = 1 / (1 + exp(-inputs[1][0]))
-        var ds = 0.0
-        for i in 0..<w.count {
-            let factor = abs(w[i]) > tau ? 1 : alpha
-            g[0]?[i] += outGrad[i] * factor
-            ds -= outGrad[i] * Kernels.sign(w[i]) * factor
+        let w = inputs[0], s = inputs[1], cols = w.count / Swift.max(s.count, 1)
+        for r in 0..<s.count {
+            let tau = 1 / (1 + exp(-s[r]))
+            var ds = 0.0
+            for i in r * cols ..< (r + 1) * cols {
+                let factor = abs(w[i]) > tau ? 1 : alpha
+                g[0]?[i] += outGrad[i] * factor
+                ds -= outGrad[i] * Kernels.sign(w[i]) * factor
+            }
+            if let gs = g[1] { gs[r] += ds * tau * (1 - tau) }
         }
-        if let gs = g[1] { gs[0] += ds * tau * (1 - tau) }
     }
 }

@@ -315,7 +315,7 @@ public final class Graph: @unchecked Sendable {
     }
 
     /// Quantisation noise on a tensor (`quant_noise`, QReg), per tensor and symmetric with
-    /// s = max|w|/(2^{b−1}−1). `fake_quant` (train and eval): w_q = clamp(round(w/s), ±(2^{b−1}−1))·s
+    /// s = max|w|/(2^{b−1}−1). `fake_quant` (train and eval): w_q = clamp(round_half_even(w/s), ±(2^{b−1}−1))·s
     /// with the straight-through gradient (identity inside the clamp range, which per-tensor
     /// max scaling never leaves). `uniform_noise` (train only): w + U(−s/2, s/2), gradient 1.
     public func quantNoise(_ x: NodeRef, bits: Int, uniformNoise: Bool = false) throws -> NodeRef {

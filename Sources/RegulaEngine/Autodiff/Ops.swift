@@ -85,7 +85,7 @@ extension Graph {
             if s == 0 || (uniformNoise && !training) { y.update(from: x.v, count: n.count); return }
             for i in 0..<n.count {
                 y[i] = uniformNoise ? x.v[i] + (rng.uniform() - 0.5) * s
-                                    : Swift.min(Swift.max((x.v[i] / s).rounded(), -levels), levels) * s
+                                    : Swift.min(Swift.max((x.v[i] / s).rounded(.toNearestOrEven), -levels), levels) * s
             }
         case .custom(let op):
             try op.forward(n.inputs.map { nodes[$0].valueTensor }, into: n.valueTensor, training: training)

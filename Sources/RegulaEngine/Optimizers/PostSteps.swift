@@ -53,17 +53,24 @@ public final class RowTopKProjection: StepTransform {
     }
 }
 
-/// `lawn` (Logit Attenuating Weight Normalization): a free phase of `warmupSteps`, then each
-/// constrained tensor keeps the norm r it had at the switch: the gradient is projected on the
-/// tangent space, g ← g − (wᵀg/‖w‖²)w, and after the update w ← r·w/‖w‖. Per-tensor norms; the
-/// learning-rate schedule is not restarted at the switch (no official code: catalogue §8).
+/// `lawn` / `lawn_projection` (Logit Attenuating Weight Normalization): a free phase of
+/// `warmupSteps`, then each constrained tensor (or, with `perUnit`, each of its rows) keeps the
+/// norm r it had at the switch: with `tangent` the gradient is projected on the tangent space,
+/// g ← g − (wᵀg/‖w‖²)w, and after the update w ← r·w/‖w‖. The learning-rate schedule is not
+/// restarted at the switch (no official code: catalogue transforms §8, penalties_matrix §21).
 public final class LogitAttenuatingWeightNorm {
     public let warmupSteps: Int
     /// Constrains only the last weight matrix (the classifier) or every weight matrix.
     public let lastOnly: Bool
-    private var radii: [ObjectIdentifier: Double] = [:]
+    /// One norm per output row instead of one per tensor.
+    public let perUnit: Bool
+    /// Projects the gradient on the tangent space of the constraint.
+    public let tangent: Bool
+    private var radii: [ObjectIdentifier: [Double]] = [:]
 
-    public init(warmupSteps: Int, lastOnly: Bool) { self.warmupSteps = warmupSteps; self.lastOnly = lastOnly }
+    public init(warmupSteps: Int, lastOnly: Bool, perUnit: Bool = false, tangent: Bool = true) {
+        self.warmupSteps = warmupSteps; self.lastOnly = lastOnly; self.perUnit = perUnit; self.tangent = tangent
+    }
 
     func constrained(_ params: [ParameterSlot]) -> [ParameterSlot] {
         let m = params.filter(\.decay)
@@ -73,23 +80,43 @@ public final class LogitAttenuatingWeightNorm {
     /// The two transforms: the tangent projection (before clipping) and the renormalisation.
     public var transforms: [StepTransform] { [Part(self, .project), Part(self, .postStep)] }
 
+    /// The constrained blocks of a tensor: (offset, length) of each row, or the whole tensor.
+    func blocks(_ p: ParameterSlot) -> [(Int, Int)] {
+        let rows = perUnit ? Swift.max(p.shape.first ?? 1, 1) : 1, cols = p.count / rows
+        return (0..<rows).map { ($0 * cols, cols) }
+    }
+
+    /// Records r at the switch (first constrained step).
+    func capture(_ params: [ParameterSlot]) {
+        for p in constrained(params) where radii[ObjectIdentifier(p)] == nil {
+            radii[ObjectIdentifier(p)] = blocks(p).map { Kernels.sumOfSquares(p.value + $0.0, count: $0.1).squareRoot() }
+        }
+    }
+
     func project(_ params: [ParameterSlot]) {
+        capture(params)
+        guard tangent else { return }
         for p in constrained(params) {
-            let ww = Kernels.sumOfSquares(p.value, count: p.count)
-            if radii[ObjectIdentifier(p)] == nil { radii[ObjectIdentifier(p)] = ww.squareRoot() }  // r at the switch
-            guard ww > 0 else { continue }  // a zero tensor has no tangent space: leave g
-            let c = Kernels.dot(p.value, p.grad, count: p.count) / ww
-            for i in 0..<p.count { p.grad[i] -= c * p.value[i] }
+            for (o, n) in blocks(p) {
+                let w = p.value + o, g = p.grad + o
+                let ww = Kernels.sumOfSquares(w, count: n)
+                guard ww > 0 else { continue }  // a zero block has no tangent space: leave g
+                let c = Kernels.dot(w, g, count: n) / ww
+                for i in 0..<n { g[i] -= c * w[i] }
+            }
         }
     }
 
     func renormalize(_ params: [ParameterSlot]) {
         for p in constrained(params) {
             guard let r = radii[ObjectIdentifier(p)] else { continue }
-            let n = Kernels.sumOfSquares(p.value, count: p.count).squareRoot()
-            guard n > 0 else { continue }
-            let s = r / n
-            for i in 0..<p.count { p.value[i] *= s }
+            for ((o, n), rk) in zip(blocks(p), r) {
+                let w = p.value + o
+                let norm = Kernels.sumOfSquares(w, count: n).squareRoot()
+                guard norm > 0, rk > 0 else { continue }  // zero at capture: the block is skipped
+                let s = rk / norm
+                for i in 0..<n { w[i] *= s }
+            }
         }
     }
 

@@ -212,3 +212,68 @@ def test_transforms_are_listed_and_described_but_not_components():
     w, g = np.ones((2, 3)), np.ones((2, 3))
     regula.Optimizer("sgd", lr=0.1, transforms=["perp_grad"]).step([w], [g])
     assert np.isfinite(w).all()
+
+
+def test_backslash_post_step_matches_numpy():
+    # penalties_sparsity §14b: W0 alone (N = 4), λ = 0.1, c = 1: ν̂ = 1.46 from ρ̂ = 1.714286.
+    from math import lgamma, exp
+    W0 = np.array([[1.0, -2.0], [0.5, 0.0]])
+    w = W0.copy()
+    regula.Optimizer("sgd", lr=0.1, momentum=0.0, transforms=["backslash:lambda=0.1"]).step([w], [np.zeros_like(w)])
+    grid = np.arange(10, 301) / 100
+    rho = np.array([exp(lgamma(1 / v) + lgamma(3 / v) - 2 * lgamma(2 / v)) for v in grid])
+    rho_hat = W0.size * np.sum(W0 ** 2) / np.sum(np.abs(W0)) ** 2
+    nu = grid[np.argmin(np.abs(rho - rho_hat))]
+    assert nu == pytest.approx(1.46)
+    expected = W0 - 0.1 * nu / W0.size * np.sign(W0) * (np.abs(W0) + 1) ** (nu - 1)
+    np.testing.assert_allclose(w, expected, rtol=1e-12)
+    np.testing.assert_allclose(w, [[0.949793, -1.939498], [0.456016, 0.0]], atol=1e-6)
+
+
+def test_lawn_projection_per_unit_matches_numpy():
+    w = np.array([[3.0, 4.0], [1.0, 2.0]])
+    g = np.array([[1.0, -1.0], [2.0, 0.5]])
+    regula.Optimizer("sgd", lr=0.5, momentum=0.0, transforms=["lawn_projection:layers=all,granularity=unit"]).step([w], [g.copy()])
+    v = np.array([[3.0, 4.0], [1.0, 2.0]]) - 0.5 * g
+    r = np.linalg.norm([[3.0, 4.0], [1.0, 2.0]], axis=1, keepdims=True)
+    np.testing.assert_allclose(w, v * r / np.linalg.norm(v, axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_de_elbo_through_the_callback_matches_numpy():
+    # transforms §17: m = (0.5, −0.5, 1, 0), σ = 0.1: the task gradient is taken at m + σε.
+    a = np.array([0.2, -0.1, 0.0, 0.3])
+    m0 = np.array([0.5, -0.5, 1.0, 0.0])
+    w, g = m0.copy(), np.zeros(4)
+    seen = []
+
+    def grad_fn():
+        seen.append(w.copy())
+        g[...] = a
+        return float(a @ w)
+
+    loss = regula.Optimizer("sgd", lr=1.0, momentum=0.0, transforms=["de_elbo:sigma_init=0.1"]).step([w], [g], grad_fn=grad_fn)
+    assert len(seen) == 1 and not np.allclose(seen[0], m0)  # a sample, not the mean
+    denom = 4 * 0.01 + m0 @ m0
+    np.testing.assert_allclose(w, m0 - a - m0 / denom, rtol=1e-12)
+    assert loss == pytest.approx(a @ seen[0] + 0.5 * np.log(38.5), rel=1e-12)
+
+
+def test_model_transforms_are_refused_by_the_optimizer():
+    for t in ["qreg", "smcp_soft_mask", "weight_conditioning"]:
+        with pytest.raises(regula.RegulaError, match="model"):
+            regula.Optimizer("sgd", transforms=[t])
+
+
+def test_deepshape_leaves_every_parameter_on_the_grid():
+    rng = np.random.default_rng(3)
+    w = 0.05 * rng.normal(size=(100, 200))
+    b = 0.05 * rng.normal(size=2000)
+    q = np.round(np.concatenate([w.ravel(), b]) * 8192)
+    regula.Optimizer("sgd", lr=0.1, momentum=0.0, transforms=["deepshape:adj_minnum=5"]).step(
+        [w, b], [np.zeros_like(w), np.zeros_like(b)])
+    out = np.concatenate([w.ravel(), b]) * 8192
+    np.testing.assert_array_equal(out, np.round(out))
+    # the reshaped centre is sharper than the input (shape 0.8x, scale 0.6x): more mass near 0
+    assert np.mean(np.abs(out) < 100) > np.mean(np.abs(q) < 100)
+    with pytest.raises(regula.RegulaError, match="adj_minnum"):
+        regula.Optimizer("sgd", transforms=["deepshape:adj_minnum=1"]).step([np.zeros((2, 2))], [np.zeros((2, 2))])
