@@ -30,7 +30,8 @@ public struct ClassificationMetrics: Sendable, Equatable {
                 let ok = arg == labels[i]
                 if ok { correct += 1 }
                 nll += lse - row[labels[i]]
-                let b = Swift.min(Int(conf * Double(bins)), bins - 1)  // bins (l/B, (l+1)/B], conf = 1 → last
+                // bins (l/B, (l+1)/B], conf = 1 → last; a diverged model's NaN confidence → bin 0
+                let b = conf.isFinite ? Swift.max(0, Swift.min(Int(conf * Double(bins)), bins - 1)) : 0
                 binCount[b] += 1; binConf[b] += conf; if ok { binCorrect[b] += 1 }
             }
         }

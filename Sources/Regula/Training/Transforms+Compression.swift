@@ -81,7 +81,15 @@ public final class DeepShape: StepTransform {
         guard ctx.step == at else { return }
         var w: [Double] = []
         for p in params { w += UnsafeBufferPointer(start: p.value, count: p.count) }
-        let q = w.map { Int(($0 * Self.scale).rounded(.toNearestOrEven)) }
+        var q: [Int] = []
+        q.reserveCapacity(w.count)
+        for x in w {
+            let v = (x * Self.scale).rounded(.toNearestOrEven)
+            guard v.isFinite, abs(v) < 9e15 else {  // Int(v) would trap
+                throw RegulaError.invalidArgument("deepshape: a weight of \(x) is outside the quantisation grid")
+            }
+            q.append(Int(v))
+        }
         var counts: [Int: Int] = [:]
         for v in q { counts[v, default: 0] += 1 }
         guard let pmax = counts.filter({ $0.key > 0 && $0.value <= minCount }).keys.min() else {
@@ -90,6 +98,7 @@ public final class DeepShape: StepTransform {
         let bound = Double(pmax) / Self.scale
         var n = 0, sq = 0.0, ab = 0.0, sum = 0.0
         for x in w where abs(x) <= bound { n += 1; sq += x * x; ab += abs(x); sum += x }
+        guard n > 0 else { return }  // nothing inside the centre bound: nothing to reshape
         let nu = GenGaussian.estimateShape(count: n, sumOfSquares: sq, sumOfAbs: ab)
         let beta = exp(0.5 * (lgamma(1 / nu) - lgamma(3 / nu))) * (sq / Double(n)).squareRoot() * Self.scale
         let mu = Int(sum / Double(n) * Self.scale)  // truncation, as int() in the code
