@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run demo test test-swift test-c test-python plugins docs check-docs bench install install-files check-sanitizers clean
+.PHONY: all deps build run demo test test-swift test-c test-python plugins fixtures test-hostile docs check-docs bench install install-files check-sanitizers fuzz fuzz-short clean
 
 all: build
 
@@ -35,6 +35,30 @@ plugins: $(SCAD)
 
 $(SCAD): examples/plugins/scad/scad.c include/regula.h include/regula_plugin.h
 	$(CC) $(CFLAGS_STRICT) -O2 -fPIC -shared $< -o $@ -lm
+
+# Bad-plugin fixtures for the hostile suite and `regula check` (Tests/RegulaCTests/plugins/).
+FIX     := .build/fixtures
+FIX_SRC := Tests/RegulaCTests/plugins
+BAD_VARIANTS := null_descriptor abi struct_size table_size null_fn dup_builtin dup_within schema id
+FIXTURES := $(FIX)/not_elf.so $(FIX)/libbad_no_entry.so $(FIX)/liberr_plugin.so $(FIX)/libloader_plugin.so \
+  $(FIX)/libsegv_plugin.so $(foreach v,$(BAD_VARIANTS),$(FIX)/libbad_$(v).so)
+fixtures: $(FIXTURES)
+$(FIX)/not_elf.so:
+	@mkdir -p $(FIX) && printf 'this is a text file, not an ELF shared object\n' > $@
+$(FIX)/libbad_%.so: $(FIX_SRC)/bad_descriptor.c $(FIX_SRC)/common.h include/regula_plugin.h
+	@mkdir -p $(FIX)
+	$(CC) $(CFLAGS_STRICT) -O1 -fPIC -shared -DBAD_$$(echo $* | tr a-z A-Z) $< -o $@ -lm
+$(FIX)/libbad_no_entry.so: $(FIX_SRC)/no_entry.c
+	@mkdir -p $(FIX) && $(CC) $(CFLAGS_STRICT) -fPIC -shared $< -o $@
+# The loader fixture calls rg_plugin_load: it resolves against the host's libregula at load time.
+$(FIX)/lib%_plugin.so: $(FIX_SRC)/%_plugin.c $(FIX_SRC)/common.h include/regula_plugin.h
+	@mkdir -p $(FIX) && $(CC) $(CFLAGS_STRICT) -O1 -fPIC -shared $< -o $@ -lm
+
+# The hostile-input suite: every case in its own child process (a crash fails the case only).
+test-hostile: build fixtures
+	@mkdir -p .build/ctests
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/hostile_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/hostile_test
+	.build/ctests/hostile_test $(FIX)
 
 # The main job on the embedded default: the compare grid on the bundled UCI digits.
 run: build
@@ -67,6 +91,7 @@ test-c: build plugins
 	.build/ctests/threads_test $(SCAD)
 	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/training_test.c $(LDFLAGS_REGULA) -o .build/ctests/training_test
 	.build/ctests/training_test
+	$(MAKE) --no-print-directory test-hostile
 	$(MAKE) --no-print-directory check-sanitizers
 
 # The C test programs under AddressSanitizer + UBSan, and valgrind memcheck (no definite leaks).
@@ -83,8 +108,8 @@ check-sanitizers: build plugins
 	  echo "valgrind memcheck: no errors, no definite leaks"; \
 	else echo "valgrind not installed: memcheck skipped"; fi
 
-test-python: build plugins
-	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) \
+test-python: build plugins fixtures
+	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) REGULA_FIXTURES=$(abspath $(FIX)) \
 	  $(PYTHON) -m pytest -q bindings/python/tests
 
 # docs/catalogue.md is generated from the registry; check-docs fails when it is stale.
