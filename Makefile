@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run demo test test-swift test-c test-python plugins fixtures test-hostile docs check-docs bench install install-files check-sanitizers fuzz fuzz-short clean
+.PHONY: all deps build run demo test test-swift test-c test-python plugins fixtures test-hostile soak docs check-docs bench install install-files check-sanitizers fuzz-build fuzz fuzz-short tsan clean
 
 all: build
 
@@ -68,7 +68,7 @@ run: build
 demo: build
 	$(CLI) demo lasso
 
-test: build plugins test-swift test-c check-docs test-python
+test: build plugins test-swift test-c check-docs test-python fuzz-short
 
 test-swift:
 	$(SWIFT) test
@@ -92,7 +92,51 @@ test-c: build plugins
 	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/training_test.c $(LDFLAGS_REGULA) -o .build/ctests/training_test
 	.build/ctests/training_test
 	$(MAKE) --no-print-directory test-hostile
+	$(MAKE) --no-print-directory soak
 	$(MAKE) --no-print-directory check-sanitizers
+
+# Create/eval/free every component for SOAK_SECONDS (100k rounds at most); RSS must not grow.
+SOAK_SECONDS ?= 30
+soak: build
+	@mkdir -p .build/ctests
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/soak_test.c $(LDFLAGS_REGULA) -o .build/ctests/soak_test
+	SOAK_SECONDS=$(SOAK_SECONDS) .build/ctests/soak_test
+
+# libFuzzer (Tests/Fuzz): the library built with coverage instrumentation (debug build, so Swift's
+# overflow and bounds checks trap) under .build/fuzz; C harnesses under ASan + UBSan. fuzz-short
+# replays Tests/Fuzz/regressions/ (past findings) and runs each target FUZZ_SECONDS (part of
+# `make test`); `make fuzz` is the long run (FUZZ_LONG seconds per target). Findings land in
+# .build/fuzz/artifacts/: add them to Tests/Fuzz/regressions/TARGET/ once fixed.
+FUZZ_DIR     := .build/fuzz
+FUZZ_TARGETS := params descriptor arrays
+FUZZ_SECONDS ?= 20
+FUZZ_LONG    ?= 600
+FUZZ_CC      ?= $(dir $(realpath $(shell command -v $(SWIFT))))clang
+FUZZ_RUN     := ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1
+fuzz-build: deps
+	$(SWIFT) build --product regula --scratch-path $(FUZZ_DIR) -Xswiftc -sanitize=fuzzer
+	@mkdir -p $(FUZZ_DIR)/bin $(FUZZ_DIR)/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) -g -O1 -fuse-ld=lld -fsanitize=fuzzer,address,undefined -Iinclude Tests/Fuzz/fuzz_$$t.c \
+	    -L$(FUZZ_DIR)/debug -lregula -Wl,-rpath,$(abspath $(FUZZ_DIR))/debug -lm -o $(FUZZ_DIR)/bin/fuzz_$$t || exit 1; \
+	done
+fuzz-short: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  echo "fuzz_$$t: replaying Tests/Fuzz/regressions/$$t"; \
+	  $(FUZZ_RUN) $(FUZZ_DIR)/bin/fuzz_$$t -runs=0 -timeout=10 Tests/Fuzz/regressions/$$t 2>&1 | tail -1 || exit 1; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_RUN) $(FUZZ_DIR)/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -dict=Tests/Fuzz/params.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_DIR)/corpus/$$t \
+	    > $(FUZZ_DIR)/fuzz_$$t.log 2>&1 || { tail -40 $(FUZZ_DIR)/fuzz_$$t.log; exit 1; }; \
+	  grep -E "^stat::number_of_executed_units|^Done" $(FUZZ_DIR)/fuzz_$$t.log | tr '\n' ' '; echo; \
+	done
+fuzz:
+	$(MAKE) --no-print-directory fuzz-short FUZZ_SECONDS=$(FUZZ_LONG)
+
+# The Swift concurrency test (8 evaluating threads + a plugin loader) under ThreadSanitizer.
+tsan: plugins
+	$(SWIFT) test --sanitize=thread --scratch-path .build/tsan --filter ConcurrencyTests
 
 # The C test programs under AddressSanitizer + UBSan, and valgrind memcheck (no definite leaks).
 SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
