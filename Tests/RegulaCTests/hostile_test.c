@@ -778,6 +778,33 @@ static void c_plugin_loader(void) {
     EXPECT_STATUS(rg_describe("l1", &j), RG_OK);   /* no deadlock, registry usable */
     if (s == RG_OK) EXPECT_STATUS(rg_describe("loader_outer", &j), RG_OK);
 }
+/* Regression (fuzz_descriptor): an integer parameter whose default or bound lies outside Int's
+ * range trapped in the validator (Int(Double) conversion). Now refused with RG_ERR_PLUGIN. */
+static int32_t t_create(void *u, const double *p, int32_t n, void **s) { (void)u; (void)p; (void)n; *s = NULL; return 0; }
+static void t_destroy(void *s) { (void)s; }
+static int32_t t_eval(void *s, const rg_array *x, const rg_array *t, double *v, rg_array *o) { (void)s; (void)x; (void)t; (void)o; if (v) *v = 0; return 0; }
+static void c_plugin_int_param_range(void) {
+    static const double bad[][3] = {{-1e300, -INFINITY, INFINITY}, {INFINITY, -INFINITY, INFINITY},
+                                    {0, -1e19, 10}, {0, 0, 1e300}, {1e17, 0, 1e18}};
+    for (int k = 0; k < 5; k++) {
+        static rg_param_spec spec[5];
+        static rg_component_table table[5];
+        static rg_plugin_descriptor d[5];
+        static char id[5][16];
+        snprintf(id[k], sizeof id[k], "int_range_%d", k);
+        spec[k] = (rg_param_spec){"n", RG_PARAM_INT, bad[k][0], bad[k][1], bad[k][2], NULL};
+        table[k] = (rg_component_table){sizeof(rg_component_table), RG_KIND_PENALTY, id[k], "t", NULL, NULL,
+                                        &spec[k], 1, NULL, t_create, t_destroy, t_eval, NULL, NULL, NULL};
+        d[k] = (rg_plugin_descriptor){sizeof(rg_plugin_descriptor), RG_PLUGIN_ABI_VERSION, "t", "0", &table[k], 1};
+        EXPECT_STATUS(rg_plugin_register(&d[k]), RG_ERR_PLUGIN);
+        EXPECT_MSG("'n'");
+    }
+    static rg_param_spec good = {"n", RG_PARAM_INT, 3, 0, 9007199254740992.0, NULL};
+    static rg_component_table gt = {sizeof(rg_component_table), RG_KIND_PENALTY, "int_range_ok", "t", NULL, NULL,
+                                    &good, 1, NULL, t_create, t_destroy, t_eval, NULL, NULL, NULL};
+    static rg_plugin_descriptor gd = {sizeof(rg_plugin_descriptor), RG_PLUGIN_ABI_VERSION, "t", "0", &gt, 1};
+    EXPECT_STATUS(rg_plugin_register(&gd), RG_OK);
+}
 static void c_plugin_errors(void) {
     if (!plugin_dir) return;
     EXPECT_STATUS(rg_plugin_load(fixture("liberr_plugin.so")), RG_OK);
@@ -936,7 +963,7 @@ static const hcase cases[] = {
     {"plugin_table_size", c_plugin_table_size}, {"plugin_null_fn", c_plugin_null_fn},
     {"plugin_dup_builtin", c_plugin_dup_builtin}, {"plugin_dup_within", c_plugin_dup_within},
     {"plugin_bad_schema", c_plugin_bad_schema}, {"plugin_bad_id", c_plugin_bad_id},
-    {"plugin_loader", c_plugin_loader}, {"plugin_errors", c_plugin_errors},
+    {"plugin_loader", c_plugin_loader}, {"plugin_errors", c_plugin_errors}, {"plugin_int_param_range", c_plugin_int_param_range},
 };
 
 static const char *current_component;

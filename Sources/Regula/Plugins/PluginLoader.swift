@@ -118,6 +118,15 @@ public enum PluginLoader {
                 guard s.default_value == s.default_value.rounded() else {
                     throw RegulaError.plugin("\(origin): '\(id)' integer parameter '\(pname)' has a fractional default")
                 }
+                // Int(Double) traps outside Int's range (found by fuzz_descriptor): the default
+                // must be an exact integer (|x| <= 2^53) and finite bounds as well.
+                let exact = 9007199254740992.0
+                func representable(_ x: Double) -> Bool { x.isFinite && abs(x) <= exact }
+                guard representable(s.default_value),
+                      !s.min_value.isFinite || representable(s.min_value),
+                      !s.max_value.isFinite || representable(s.max_value) else {
+                    throw RegulaError.plugin("\(origin): '\(id)' integer parameter '\(pname)' has a default or bound beyond ±2^53")
+                }
                 specs.append(.int(pname, Int(s.default_value),
                                   min: s.min_value.isFinite ? Int(s.min_value) : .min,
                                   max: s.max_value.isFinite ? Int(s.max_value) : .max, doc))
