@@ -68,7 +68,7 @@ run: build
 demo: build
 	$(CLI) demo lasso
 
-test: build plugins test-swift test-c check-docs test-python fuzz-short
+test: build plugins test-swift test-c check-docs test-python fuzz-short tsan
 
 test-swift:
 	$(SWIFT) test
@@ -134,7 +134,8 @@ fuzz-short: fuzz-build
 fuzz:
 	$(MAKE) --no-print-directory fuzz-short FUZZ_SECONDS=$(FUZZ_LONG)
 
-# The Swift concurrency test (8 evaluating threads + a plugin loader) under ThreadSanitizer.
+# The Swift concurrency test (8 evaluating threads + a plugin loader) under ThreadSanitizer: a
+# TSan build of the package and the test took 3 min 40 s on this 2-core machine (cold cache).
 tsan: plugins
 	$(SWIFT) test --sanitize=thread --scratch-path .build/tsan --filter ConcurrencyTests
 

@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         } else if (!empty && !overflow) hi = count - 1;
     }
     int64_t capacity = (int64_t)(CAP * 8 / esize) - 2;
-    int fits = !badrank && !overflow && (empty || (-lo + hi < capacity));
+    int64_t extent = 0;
+    int fits = !badrank && !overflow && (empty || (!__builtin_sub_overflow(hi, lo, &extent) && extent < capacity));
     void *ptr = base + misalign + (size_t)(fits && !empty ? -lo : 0) * esize;
     rg_array a = {ptr, dtype, ndim, shape, with_strides ? strides : NULL};
     double v = 0, g[CAP];

@@ -25,6 +25,8 @@ static int32_t fx_eval(void *state, const rg_array *x, const rg_array *t, double
     if (value) *value = s;
     return 0;
 }
-#define FX_TABLE(id_) {sizeof(rg_component_table), RG_KIND_PENALTY, id_, "fixture", NULL, NULL, NULL, 0, NULL, \
-                       fx_create, fx_destroy, fx_eval, NULL, NULL, NULL}
+/* A component table without parameters: kind, id, summary and the functions. */
+#define FX_ENTRY(kind_, id_, summary_, create_, eval_, prox_, vjp_, message_) \
+    {sizeof(rg_component_table), kind_, id_, summary_, NULL, NULL, NULL, 0, NULL, create_, fx_destroy, eval_, prox_, vjp_, message_}
+#define FX_TABLE(id_) FX_ENTRY(RG_KIND_PENALTY, id_, "fixture", fx_create, fx_eval, NULL, NULL, NULL)
 #endif

@@ -37,18 +37,12 @@ static int32_t nan_vjp(void *s, const rg_array *x, const rg_array *c, rg_array *
 }
 
 static const rg_component_table tables[] = {
-    {sizeof(rg_component_table), RG_KIND_PENALTY, "err_create", "create fails", NULL, NULL, NULL, 0, NULL,
-     fail_create, fx_destroy, fx_eval, NULL, NULL, NULL},
-    {sizeof(rg_component_table), RG_KIND_PENALTY, "err_eval", "eval and prox fail", NULL, NULL, NULL, 0, NULL,
-     fx_create, fx_destroy, fail_eval, fail_prox, NULL, fail_message},
-    {sizeof(rg_component_table), RG_KIND_PENALTY, "nan_value", "NaN value", NULL, NULL, NULL, 0, NULL,
-     fx_create, fx_destroy, nan_eval, NULL, NULL, NULL},
-    {sizeof(rg_component_table), RG_KIND_PENALTY, "inf_grad", "infinite gradient and prox", NULL, NULL, NULL, 0, NULL,
-     fx_create, fx_destroy, inf_eval, inf_prox, NULL, NULL},
-    {sizeof(rg_component_table), RG_KIND_MAP, "nan_map", "NaN map and VJP", NULL, NULL, NULL, 0, NULL,
-     fx_create, fx_destroy, nan_eval, NULL, nan_vjp, NULL},
-    {sizeof(rg_component_table), RG_KIND_LOSS, "err_loss", "loss fails", NULL, NULL, NULL, 0, NULL,
-     fx_create, fx_destroy, fail_eval, NULL, NULL, NULL},
+    FX_ENTRY(RG_KIND_PENALTY, "err_create", "create fails", fail_create, fx_eval, NULL, NULL, NULL),
+    FX_ENTRY(RG_KIND_PENALTY, "err_eval", "eval and prox fail", fx_create, fail_eval, fail_prox, NULL, fail_message),
+    FX_ENTRY(RG_KIND_PENALTY, "nan_value", "NaN value", fx_create, nan_eval, NULL, NULL, NULL),
+    FX_ENTRY(RG_KIND_PENALTY, "inf_grad", "infinite gradient and prox", fx_create, inf_eval, inf_prox, NULL, NULL),
+    FX_ENTRY(RG_KIND_MAP, "nan_map", "NaN map and VJP", fx_create, nan_eval, NULL, nan_vjp, NULL),
+    FX_ENTRY(RG_KIND_LOSS, "err_loss", "loss fails", fx_create, fail_eval, NULL, NULL, NULL),
 };
 static const rg_plugin_descriptor descriptor = {sizeof(rg_plugin_descriptor), RG_PLUGIN_ABI_VERSION, "err", "0", tables, 6};
 

@@ -12,8 +12,7 @@ static int32_t segv_eval(void *s, const rg_array *x, const rg_array *t, double *
 }
 static const rg_component_table tables[] = {
     FX_TABLE("segv_neighbour"),
-    {sizeof(rg_component_table), RG_KIND_PENALTY, "segv_eval", "segfaults in eval", NULL, NULL, NULL, 0, NULL,
-     fx_create, fx_destroy, segv_eval, NULL, NULL, NULL},
+    FX_ENTRY(RG_KIND_PENALTY, "segv_eval", "segfaults in eval", fx_create, segv_eval, NULL, NULL, NULL),
 };
 static const rg_plugin_descriptor descriptor = {sizeof(rg_plugin_descriptor), RG_PLUGIN_ABI_VERSION, "segv", "0", tables, 2};
 
