@@ -65,7 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         int64_t bytes;
         if (!empty && !overflow && __builtin_mul_overflow(count, (int64_t)esize, &bytes)) overflow = 1;
-        if (!empty && with_strides) {
+        if (badrank) {
+            /* a negative dimension: nothing more to compute */
+        } else if (!empty && with_strides) {
             for (int k = 0; k < ndim; k++) {
                 int64_t m;
                 if (__builtin_mul_overflow(shape[k] - 1, strides[k], &m) ||
