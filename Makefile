@@ -12,7 +12,7 @@ CFLAGS_STRICT := -std=c99 -Wall -Wextra -Werror -Iinclude
 LDFLAGS_REGULA := -L$(RELEASE) -lregula -Wl,-rpath,$(abspath $(RELEASE)) -lm
 APT_PACKAGES := libopenblas-dev libffi-dev pkg-config
 
-.PHONY: all deps build run demo test test-swift test-c test-python test-examples plugins docs check-docs bench grokking install install-files check-sanitizers clean
+.PHONY: all deps build run demo test test-swift test-c test-python test-examples plugins fixtures test-hostile soak docs check-docs bench grokking install install-files check-sanitizers fuzz-build fuzz fuzz-short tsan clean
 
 all: build
 
@@ -36,6 +36,30 @@ plugins: $(SCAD)
 $(SCAD): examples/plugins/scad/scad.c include/regula.h include/regula_plugin.h
 	$(CC) $(CFLAGS_STRICT) -O2 -fPIC -shared $< -o $@ -lm
 
+# Bad-plugin fixtures for the hostile suite and `regula check` (Tests/RegulaCTests/plugins/).
+FIX     := .build/fixtures
+FIX_SRC := Tests/RegulaCTests/plugins
+BAD_VARIANTS := null_descriptor abi struct_size table_size null_fn dup_builtin dup_within schema id
+FIXTURES := $(FIX)/not_elf.so $(FIX)/libbad_no_entry.so $(FIX)/liberr_plugin.so $(FIX)/libloader_plugin.so \
+  $(FIX)/libsegv_plugin.so $(foreach v,$(BAD_VARIANTS),$(FIX)/libbad_$(v).so)
+fixtures: $(FIXTURES)
+$(FIX)/not_elf.so:
+	@mkdir -p $(FIX) && printf 'this is a text file, not an ELF shared object\n' > $@
+$(FIX)/libbad_%.so: $(FIX_SRC)/bad_descriptor.c $(FIX_SRC)/common.h include/regula_plugin.h
+	@mkdir -p $(FIX)
+	$(CC) $(CFLAGS_STRICT) -O1 -fPIC -shared -DBAD_$$(echo $* | tr a-z A-Z) $< -o $@ -lm
+$(FIX)/libbad_no_entry.so: $(FIX_SRC)/no_entry.c
+	@mkdir -p $(FIX) && $(CC) $(CFLAGS_STRICT) -fPIC -shared $< -o $@
+# The loader fixture calls rg_plugin_load: it resolves against the host's libregula at load time.
+$(FIX)/lib%_plugin.so: $(FIX_SRC)/%_plugin.c $(FIX_SRC)/common.h include/regula_plugin.h
+	@mkdir -p $(FIX) && $(CC) $(CFLAGS_STRICT) -O1 -fPIC -shared $< -o $@ -lm
+
+# The hostile-input suite: every case in its own child process (a crash fails the case only).
+test-hostile: build fixtures
+	@mkdir -p .build/ctests
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/hostile_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/hostile_test
+	.build/ctests/hostile_test $(FIX)
+
 # The main job on the embedded default: the compare grid on the bundled UCI digits.
 run: build
 	$(CLI) compare --csv .build/compare.csv
@@ -44,7 +68,7 @@ run: build
 demo: build
 	$(CLI) demo lasso
 
-test: build plugins test-swift test-c check-docs test-python test-examples
+test: build plugins test-swift test-c check-docs test-examples fuzz-short tsan test-python
 
 test-swift:
 	$(SWIFT) test
@@ -67,7 +91,53 @@ test-c: build plugins
 	.build/ctests/threads_test $(SCAD)
 	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/training_test.c $(LDFLAGS_REGULA) -o .build/ctests/training_test
 	.build/ctests/training_test
+	$(MAKE) --no-print-directory test-hostile
+	$(MAKE) --no-print-directory soak
 	$(MAKE) --no-print-directory check-sanitizers
+
+# Create/eval/free every component for SOAK_SECONDS (100k rounds at most); RSS must not grow.
+SOAK_SECONDS ?= 30
+soak: build
+	@mkdir -p .build/ctests
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/soak_test.c $(LDFLAGS_REGULA) -o .build/ctests/soak_test
+	SOAK_SECONDS=$(SOAK_SECONDS) .build/ctests/soak_test
+
+# libFuzzer (Tests/Fuzz): the library built with coverage instrumentation (debug build, so Swift's
+# overflow and bounds checks trap) under .build/fuzz; C harnesses under ASan + UBSan. fuzz-short
+# replays Tests/Fuzz/regressions/ (past findings) and runs each target FUZZ_SECONDS (part of
+# `make test`); `make fuzz` is the long run (FUZZ_LONG seconds per target). Findings land in
+# .build/fuzz/artifacts/: add them to Tests/Fuzz/regressions/TARGET/ once fixed.
+FUZZ_DIR     := .build/fuzz
+FUZZ_TARGETS := params descriptor arrays
+FUZZ_SECONDS ?= 20
+FUZZ_LONG    ?= 600
+FUZZ_CC      ?= $(dir $(realpath $(shell command -v $(SWIFT))))clang
+FUZZ_RUN     := ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1
+fuzz-build: deps
+	$(SWIFT) build --product regula --scratch-path $(FUZZ_DIR) -Xswiftc -sanitize=fuzzer
+	@mkdir -p $(FUZZ_DIR)/bin $(FUZZ_DIR)/artifacts
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) -g -O1 -fuse-ld=lld -fsanitize=fuzzer,address,undefined -Iinclude Tests/Fuzz/fuzz_$$t.c \
+	    -L$(FUZZ_DIR)/debug -lregula -Wl,-rpath,$(abspath $(FUZZ_DIR))/debug -lm -o $(FUZZ_DIR)/bin/fuzz_$$t || exit 1; \
+	done
+fuzz-short: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  echo "fuzz_$$t: replaying Tests/Fuzz/regressions/$$t"; \
+	  $(FUZZ_RUN) $(FUZZ_DIR)/bin/fuzz_$$t -runs=0 -timeout=10 Tests/Fuzz/regressions/$$t 2>&1 | tail -1 || exit 1; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_RUN) $(FUZZ_DIR)/bin/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -dict=Tests/Fuzz/params.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_DIR)/corpus/$$t \
+	    > $(FUZZ_DIR)/fuzz_$$t.log 2>&1 || { tail -40 $(FUZZ_DIR)/fuzz_$$t.log; exit 1; }; \
+	  grep -E "^stat::number_of_executed_units|^Done" $(FUZZ_DIR)/fuzz_$$t.log | tr '\n' ' '; echo; \
+	done
+fuzz:
+	$(MAKE) --no-print-directory fuzz-short FUZZ_SECONDS=$(FUZZ_LONG)
+
+# The Swift concurrency test (8 evaluating threads + a plugin loader) under ThreadSanitizer: a
+# TSan build of the package and the test took 3 min 40 s on this 2-core machine (cold cache).
+tsan: plugins
+	$(SWIFT) test --sanitize=thread --scratch-path .build/tsan --filter ConcurrencyTests
 
 # The C test programs under AddressSanitizer + UBSan, and valgrind memcheck (no definite leaks).
 SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -83,8 +153,8 @@ check-sanitizers: build plugins
 	  echo "valgrind memcheck: no errors, no definite leaks"; \
 	else echo "valgrind not installed: memcheck skipped"; fi
 
-test-python: build plugins
-	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) \
+test-python: build plugins fixtures
+	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) REGULA_SCAD=$(abspath $(SCAD)) REGULA_FIXTURES=$(abspath $(FIX)) \
 	  $(PYTHON) -m pytest -q bindings/python/tests
 
 # The training examples with small settings; each exits 1 below its accuracy threshold.

@@ -100,6 +100,7 @@ typedef struct rg_map rg_map;         /* a configured output map or activation *
 /**
  * A borrowed view of a CPU array. `strides` counts elements (not bytes) and may be NULL for
  * C-contiguous data; negative strides are allowed for inputs. A rank-0 array is a scalar.
+ * An empty array's non-zero dimensions may multiply to at most 2^24 (else RG_ERR_SHAPE).
  * Ownership: the caller owns everything; Regula never keeps the pointers after a call returns.
  */
 typedef struct rg_array {
@@ -263,7 +264,8 @@ RG_API rg_status rg_map_free(rg_map *m);
  * Loads a plugin shared library (RTLD_NOW | RTLD_LOCAL) and registers its components.
  * The library is never unloaded. Loading the same file twice is a no-op.
  * Errors: RG_ERR_NULL, RG_ERR_PLUGIN (missing file, no entry symbol, wrong ABI version or
- * struct size, missing functions, duplicate ids: nothing is registered then).
+ * struct size, missing functions, duplicate ids: nothing is registered then; also a call made
+ * from inside a plugin's regula_plugin_entry, since loading is serialized).
  * Thread safety: serialized global.
  */
 RG_API rg_status rg_plugin_load(const char *path);
@@ -314,7 +316,9 @@ RG_API rg_status rg_optimizer_new(const char *optimizer, const char *params, con
  * Computation is in float64 whatever the arrays' dtype.
  * Ownership: nothing is kept after the call. Thread safety: one thread per handle at a time.
  * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_INVALID_ARGUMENT,
- * RG_ERR_CALLBACK (fn failed; the parameters are left as they were).
+ * RG_ERR_NONFINITE (a NaN/inf parameter or gradient, named with its array and flat index),
+ * RG_ERR_CALLBACK (fn failed or reported a non-finite loss). On any error the parameters are
+ * left as they were.
  */
 RG_API rg_status rg_optimizer_step(rg_optimizer *opt, rg_array *params, rg_array *grads, int64_t n,
                                    rg_grad_fn fn, void *ctx, double *loss);

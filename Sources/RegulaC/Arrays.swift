@@ -36,6 +36,9 @@ struct Layout {
     var data: UnsafeMutableRawPointer?
     var aligned: Bool
 
+    /// Largest product of the non-zero dimensions of an empty array (2^24).
+    static let maxEmptyExtent = 1 << 24
+
     static func elementSize(_ dtype: Int32) -> Int? {
         switch dtype {
         case RG_FLOAT32, RG_INT32: 4
@@ -64,6 +67,19 @@ struct Layout {
         guard let count = shape.checkedProduct, count.multipliedReportingOverflow(by: size).overflow == false,
               count * size <= Int(Int64.max / 2) else {
             throw RegulaError.shape("\(what) has \(shape): the element count overflows")
+        }
+        if count == 0 {
+            // An empty array still has rows: components loop over (and allocate per-row scratch
+            // for) its other axes, so shape (2^40, 0) would spin or exhaust memory (found by
+            // fuzz_arrays). Bound the product of the non-zero dimensions.
+            var others = 1
+            for d in shape where d > 0 {
+                let (m, o) = others.multipliedReportingOverflow(by: d)
+                guard !o, m <= Layout.maxEmptyExtent else {
+                    throw RegulaError.shape("\(what) is empty but its other axes \(shape) span more than \(Layout.maxEmptyExtent) positions")
+                }
+                others = m
+            }
         }
         guard count == 0 || a.data != nil else { throw nullError("\(what).data") }
         dtype = a.dtype; self.shape = shape; self.count = count; data = a.data

@@ -10,13 +10,13 @@ import RegulaEngine
 let versionString: UnsafeMutablePointer<CChar> = strdup(RegulaInfo.version)!
 
 @_cdecl("rg_version")
-public func rg_version() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
+public func rg_version() -> UnsafePointer<CChar> { ensureGlobals(); return UnsafePointer(versionString) }
 
 @_cdecl("rg_abi_version")
 public func rg_abi_version() -> Int32 { REGULA_ABI_VERSION }
 
 @_cdecl("rg_last_error")
-public func rg_last_error() -> UnsafePointer<CChar> { currentError() }
+public func rg_last_error() -> UnsafePointer<CChar> { ensureGlobals(); return currentError() }
 
 /// Component ids as C strings that live for the process (ids are never removed).
 final class IdStrings: @unchecked Sendable {
@@ -52,6 +52,9 @@ public func rg_component_id(_ index: Int64, _ id: UnsafeMutablePointer<UnsafePoi
         id.pointee = IdStrings.shared.get(ids[Int(index)])
     }
 }
+
+/// Creates the thread-local key of rg_describe (called once, see `createGlobals`).
+func warmDescribe() { _ = describeKey }
 
 private let describeKey: pthread_key_t = {
     var key = pthread_key_t()

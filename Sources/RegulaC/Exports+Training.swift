@@ -73,8 +73,11 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
         var ps: [FloatArray] = [], gs: [FloatArray] = []
         for i in 0..<count {
             let p = try FloatArray(params! + i, "params[\(i)]"), g = try FloatArray(grads! + i, "grads[\(i)]")
-            guard g.layout.shape == p.layout.shape, g.layout.dtype == p.layout.dtype else {
-                throw RegulaError.shape("grads[\(i)] must have the shape \(p.layout.shape) and dtype of params[\(i)]")
+            guard g.layout.dtype == p.layout.dtype else {
+                throw RegulaError.dtype("grads[\(i)] must have the dtype of params[\(i)]")
+            }
+            guard g.layout.shape == p.layout.shape else {
+                throw RegulaError.shape("grads[\(i)] must have the shape \(p.layout.shape) of params[\(i)]")
             }
             ps.append(p); gs.append(g)
         }
@@ -94,6 +97,16 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
         }
         let slots = stepper.params
         for (p, s) in zip(ps, slots) { p.read(into: s.value) }
+        // The NaN policy: non-finite parameters or gradients are refused before they reach the
+        // optimizer state (one NaN would otherwise poison every later step).
+        func finite(_ s: [ParameterSlot], _ what: String, _ buffer: (ParameterSlot) -> UnsafeMutablePointer<Double>) throws {
+            for (k, slot) in s.enumerated() {
+                if let i = Kernels.firstNonFinite(UnsafePointer(buffer(slot)), count: slot.count) {
+                    throw RegulaError.nonFinite(what: "\(what)[\(k)]", index: i)
+                }
+            }
+        }
+        try finite(slots, "params") { $0.value }
         let original = slots.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) }
         var first = true
         do {
@@ -102,6 +115,7 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
                     guard first else { throw RegulaError.internal("a second gradient evaluation without a callback") }
                     first = false
                     for (g, s) in zip(gs, slots) { g.read(into: s.grad) }
+                    try finite(slots, "grads") { $0.grad }
                     return 0
                 }
                 for (p, s) in zip(ps, slots) { p.write(from: s.value) }
@@ -110,6 +124,7 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
                 guard status == RG_OK else { throw RegulaError.callback("the gradient callback returned status \(status)") }
                 guard value.isFinite else { throw RegulaError.callback("the gradient callback reported a non-finite loss") }
                 for (g, s) in zip(gs, slots) { g.read(into: s.grad) }
+                try finite(slots, "grads") { $0.grad }
                 return value
             }
             loss?.pointee = l

@@ -53,9 +53,32 @@ struct ABIError: Error {
     let message: String
 }
 
+// MARK: First use
+
+/// The library's lazily created globals, created once under glibc's pthread_once before any
+/// entry point runs. Swift's own `swift_once` on Linux locks a PI futex keyed by a thread id it
+/// caches per thread (swiftlang/swift include/swift/Threading/Impl/Linux/ulock.h); in a child
+/// made by fork() the main thread keeps its parent's id, and two threads of the child racing to
+/// create the same global could hang for good (seen in hostile_test's thread cases). glibc's
+/// pthread_once is fork-aware, so racing first calls wait there and swift_once runs uncontended.
+nonisolated(unsafe) private var firstUse = pthread_once_t()
+private func createGlobals() {
+    _ = Registry.shared
+    _ = Handles.shared
+    _ = IdStrings.shared
+    _ = errorKey
+    _ = emptyMessage
+    _ = versionString
+    warmDescribe()
+    _ = Parallel.workers
+}
+
+func ensureGlobals() { pthread_once(&firstUse, createGlobals) }
+
 /// Runs an entry point body: any thrown error becomes a status and rg_last_error's message.
 @inline(__always)
 func guarded(_ body: () throws -> Void) -> rg_status {
+    ensureGlobals()
     do {
         try body()
         return RG_OK

@@ -9,12 +9,27 @@ import RegulaEngine
 public enum PluginLoader {
     nonisolated(unsafe) private static var loaded: Set<String> = []
     private static let mutex = Mutex()
+    /// Set (non-NULL) on the thread that holds `mutex`: a plugin whose entry function calls
+    /// rg_plugin_load again would otherwise relock a non-recursive mutex and hang the process.
+    private static let insideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Loads a plugin library and registers its components (all or nothing). Never unloads.
     /// Returns the ids it registered (empty when the same file was loaded before).
+    /// A load started from inside another plugin's entry function is refused (no deadlock).
     @discardableResult
     public static func load(_ path: String, into registry: Registry = .shared) throws -> [String] {
-        try mutex.locked { try loadLocked(path, into: registry) }
+        guard pthread_getspecific(insideKey) == nil else {
+            throw RegulaError.plugin("cannot load '\(path)' from inside another plugin's regula_plugin_entry (plugins may not load plugins)")
+        }
+        return try mutex.locked {
+            pthread_setspecific(insideKey, UnsafeRawPointer(bitPattern: 1))
+            defer { pthread_setspecific(insideKey, nil) }
+            return try loadLocked(path, into: registry)
+        }
     }
 
     private static func loadLocked(_ path: String, into registry: Registry) throws -> [String] {
@@ -102,6 +117,15 @@ public enum PluginLoader {
             case RG_PARAM_INT:
                 guard s.default_value == s.default_value.rounded() else {
                     throw RegulaError.plugin("\(origin): '\(id)' integer parameter '\(pname)' has a fractional default")
+                }
+                // Int(Double) traps outside Int's range (found by fuzz_descriptor): the default
+                // must be an exact integer (|x| <= 2^53) and finite bounds as well.
+                let exact = 9007199254740992.0
+                func representable(_ x: Double) -> Bool { x.isFinite && abs(x) <= exact }
+                guard representable(s.default_value),
+                      !s.min_value.isFinite || representable(s.min_value),
+                      !s.max_value.isFinite || representable(s.max_value) else {
+                    throw RegulaError.plugin("\(origin): '\(id)' integer parameter '\(pname)' has a default or bound beyond ±2^53")
                 }
                 specs.append(.int(pname, Int(s.default_value),
                                   min: s.min_value.isFinite ? Int(s.min_value) : .min,

@@ -459,7 +459,7 @@ public enum OptimizerFactory {
         .bool("nesterov", false, "sgd Nesterov momentum"),
         .real("beta1", 0.9, min: 0, max: 1, maxOpen: true, "adam β1"),
         .real("beta2", 0.999, min: 0, max: 1, maxOpen: true, "adam β2"),
-        .real("eps", 1e-8, min: 0, "adam ε"),
+        .real("eps", 1e-8, min: 0, minOpen: true, "adam ε (> 0: ε = 0 divides 0 by 0 on a zero gradient)"),
         .real("weight_decay", 0.01, min: 0, "adamw's decoupled λ"),
         .choice("schedule", ["constant", "cosine", "step"], "learning-rate decay"),
         .int("warmup", 0, min: 0, "linear warmup steps"),

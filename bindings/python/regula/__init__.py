@@ -524,6 +524,8 @@ class Optimizer:
         for i, a in enumerate(params + grads):
             if not (isinstance(a, np.ndarray) and a.flags.c_contiguous and a.flags.writeable):
                 raise RegulaError(f"array {i}: parameters and gradients must be writable C-contiguous ndarrays")
+            if a.dtype not in _FLOAT_CODES:
+                raise RegulaError(f"array {i}: dtype {a.dtype} is not supported (float32 or float64)")
         n = len(params)
         ps, gs = (_lib.rg_array * max(n, 1))(), (_lib.rg_array * max(n, 1))()
         keep = [_View(a) for a in params + grads]
