@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import regula
+from numeric import num_grad
 
 RNG = np.random.default_rng(7)
 U = np.array([[0, 0, 1], [0, 2, 1], [1, 1, 1.0]])
@@ -119,15 +120,6 @@ def lap(w, normalize=False):
         inv = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0)
         return np.eye(len(w)) - inv[:, None] * w * inv[None, :]
     return np.diag(d) - w
-
-
-def num_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 # ---------------------------------------------------------------- total variation

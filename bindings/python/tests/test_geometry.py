@@ -5,19 +5,10 @@ import pytest
 from scipy import stats
 
 import regula
+from numeric import num_grad
 
 RNG = np.random.default_rng(7)
 W0 = np.array([[1.0, -2.0], [0.5, 0.0]])
-
-
-def num_grad(f, w, h=1e-6):
-    """Central differences of a NumPy reference (verification only)."""
-    g = np.zeros_like(w)
-    for i in np.ndindex(w.shape):
-        e = np.zeros_like(w)
-        e[i] = h
-        g[i] = (f(w + e) - f(w - e)) / (2 * h)
-    return g
 
 
 def rows(w):
