@@ -75,6 +75,7 @@ typedef int32_t rg_status;
 #define RG_ERR_CALLBACK         11  /* a user or plugin function reported an error */
 #define RG_ERR_INVALID_HANDLE   12  /* the handle is not live (freed, or never created) */
 #define RG_ERR_INTERNAL         13  /* a bug in Regula: please report it */
+#define RG_ERR_IO               14  /* a file could not be read or written, or is not in the expected format */
 
 /* ===================================================================================== */
 /* Opaque handles                                                                         */

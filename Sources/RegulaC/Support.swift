@@ -31,6 +31,14 @@ func currentError() -> UnsafePointer<CChar> {
 // MARK: Errors → status codes
 
 func status(for error: Error) -> rg_status {
+    if let g = error as? GraphError {
+        switch g {
+        case .shape: return RG_ERR_SHAPE
+        case .feed: return RG_ERR_INVALID_ARGUMENT
+        case .value: return RG_ERR_PARAMETER
+        case .io: return RG_ERR_IO
+        }
+    }
     guard let e = error as? RegulaError else { return RG_ERR_INTERNAL }
     switch e {
     case .unknownComponent: return RG_ERR_UNKNOWN_ID

@@ -233,3 +233,44 @@ private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
         #expect(try gradcheck(g) < 1e-6)
     }
 }
+
+@Suite struct ParameterFileTests {
+    private func model(seed: UInt64) -> Graph {
+        let g = Graph(seed: seed)
+        let x = g.input(cols: 3)
+        let w = g.parameter("w", shape: [2, 3], .kaimingNormal)
+        let b = g.parameter("b", shape: [2], .normal(std: 1))
+        _ = try? g.linear(x, w, b)
+        return g
+    }
+
+    @Test func roundTripsNamesShapesAndBits() throws {
+        let path = "/tmp/regula-params-\(getpid()).bin"
+        defer { unlink(path) }
+        let a = model(seed: 1), b = model(seed: 2)
+        try a.saveParameters(to: path)
+        try b.loadParameters(from: path)
+        for (p, q) in zip(a.parameters, b.parameters) {
+            #expect(Array(UnsafeBufferPointer(start: p.value, count: p.count)) == Array(UnsafeBufferPointer(start: q.value, count: q.count)))
+        }
+        let stored = try ParameterFile.read(from: path)
+        #expect(stored.map(\.name) == ["w", "b"])
+        #expect(stored.map(\.shape) == [[2, 3], [2]])
+    }
+
+    @Test func refusesMismatchesAndCorruptFilesWithoutChangingTheModel() throws {
+        let path = "/tmp/regula-params-bad-\(getpid()).bin"
+        defer { unlink(path) }
+        try ParameterFile.write([StoredParameter(name: "w", shape: [3, 2], values: Array(repeating: 1, count: 6)),
+                                 StoredParameter(name: "b", shape: [2], values: [1, 2])], to: path)
+        let g = model(seed: 3)
+        let before = Array(UnsafeBufferPointer(start: g.parameters[1].value, count: 2))
+        #expect(throws: GraphError.self) { try g.loadParameters(from: path) }  // w has the wrong shape
+        #expect(Array(UnsafeBufferPointer(start: g.parameters[1].value, count: 2)) == before)
+        try ParameterFile.write([StoredParameter(name: "w", shape: [2, 3], values: Array(repeating: 1, count: 6))], to: path)
+        #expect(throws: GraphError.self) { try g.loadParameters(from: path) }  // b is missing
+        let f = fopen(path, "wb"); fputs("RGPARAMS\u{1}\0\0\0\u{ff}\u{ff}\u{ff}\u{7f}", f); fclose(f)
+        #expect(throws: GraphError.self) { try ParameterFile.read(from: path) }  // absurd count
+        #expect(throws: GraphError.self) { try ParameterFile.read(from: "/nonexistent/params.bin") }
+    }
+}

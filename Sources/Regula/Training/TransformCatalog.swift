@@ -528,3 +528,13 @@ extension Registry {
 func extraSlots(_ wrapper: GradientWrapper?) -> [ParameterSlot] {
     (wrapper as? DataEmphasizedELBo).map { [$0.sigma] } ?? []
 }
+
+extension TransformCatalog {
+    /// The graph op of a model-evaluation transform ("id" or "id:params"), for building it into a
+    /// graph by name (the graph C ABI's rg_graph_op). Ids without a graph form are refused.
+    public static func graphOp(_ spec: String) throws -> GraphOp {
+        let (id, _) = split(spec)
+        _ = try info(id)
+        throw RegulaError.unsupported("transform '\(id)' is not a graph op")
+    }
+}

@@ -51,11 +51,13 @@ public enum GraphError: Error, Sendable, CustomStringConvertible, Equatable {
     case shape(String)
     case feed(String)
     case value(String)
+    case io(String)
     public var description: String {
         switch self {
         case .shape(let m): "graph shape: \(m)"
         case .feed(let m): "graph feed: \(m)"
         case .value(let m): "graph value: \(m)"
+        case .io(let m): "parameter file: \(m)"
         }
     }
 }
