@@ -5,8 +5,8 @@ import RegulaEngine
 
 @Suite struct EntmaxKernelTests {
     func mass(_ z: [Double]) -> (Double, Double) {
-        var sorted: [Double] = []
-        let (tau, m) = z.withUnsafeBufferPointer { Kernels.entmax15Threshold($0.baseAddress!, count: z.count, sorted: &sorted) }
+        var sorted = [Double](repeating: 0, count: 64)  // scratch: at least the row length
+        let (tau, m) = z.withUnsafeBufferPointer { Kernels.entmax15Threshold($0.baseAddress!, count: z.count, scratch: &sorted) }
         let s = z.reduce(0.0) { acc, v in let g = Swift.max((v - m) / 2 - tau, 0); return acc + g * g }
         return (s, tau)
     }
@@ -28,8 +28,8 @@ import RegulaEngine
     }
 
     @Test func emptyRow() {
-        var sorted: [Double] = []
-        let r = [Double]().withUnsafeBufferPointer { Kernels.entmax15Threshold($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: 0, sorted: &sorted) }
+        var sorted = [Double](repeating: 0, count: 64)  // scratch: at least the row length
+        let r = [Double]().withUnsafeBufferPointer { Kernels.entmax15Threshold($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: 0, scratch: &sorted) }
         #expect(r.max == -.infinity)
     }
 }

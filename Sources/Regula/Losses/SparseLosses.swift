@@ -30,17 +30,16 @@ public struct SparseFYLoss: RowLoss {
     public func row(_ z: UnsafePointer<Double>, classes k: Int, target: RowTargets, index i: Int,
                     scratch p: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Double>) -> (loss: Double, weight: Double) {
         let y = target.labels![i]
-        var sorted = [Double](); sorted.reserveCapacity(k)
         var m = 0.0, omega = 0.0  // −Ω(p) part: ½(1 − ‖p‖²) or (1 − Σ p^{3/2})/0.75
         switch map {
         case .sparsemax:
-            let (tau, mx) = Sparsemax.threshold(z, count: k, sorted: &sorted)
+            let (tau, mx) = Sparsemax.threshold(z, count: k, scratch: g)  // g is written last
             m = mx
             var sq = 0.0
             for c in 0..<k { p[c] = Swift.max(z[c] - m - tau, 0); sq += p[c] * p[c] }
             omega = 0.5 * (1 - sq)
         case .entmax15:
-            let (tau, mx) = Kernels.entmax15Threshold(z, count: k, sorted: &sorted)
+            let (tau, mx) = Kernels.entmax15Threshold(z, count: k, scratch: g)
             m = mx
             var s = 0.0
             for c in 0..<k {

@@ -14,38 +14,41 @@ public struct Sparsemax: OutputMap {
     public static let id = "sparsemax"
     public init() {}
 
-    /// τ of one row (on the shifted values z − max) and the row max, by Michelot's algorithm:
-    /// τ = (Σ_S y − 1)/|S| over the candidates S = {y > τ}, iterated until S stops shrinking
-    /// (τ only grows, so a dropped entry never returns). Exact, O(k) per pass and no sort;
-    /// entries equal to τ end outside the support. `candidates` is reusable scratch.
+    /// τ of one row (on the shifted values y = z − max) and the row max, by Michelot's algorithm
+    /// started from the candidates S = {y > −1}: p_max = −τ ≤ 1 gives τ ≥ −1, so S holds the
+    /// whole support, and τ_S = (Σ_S y − 1)/|S| ≤ τ for any such S. Then S ← {y ∈ S : y > τ_S}
+    /// until S stops shrinking (τ only grows, so a dropped entry never returns). Exact, no sort;
+    /// one pass over the row plus passes over the few candidates. Entries equal to τ end outside
+    /// the support. `c` is caller scratch of `k` values.
     @inlinable
-    static func threshold(_ z: UnsafePointer<Double>, count k: Int, sorted candidates: inout [Double]) -> (tau: Double, max: Double) {
-        var m = -Double.infinity
-        for j in 0..<k { m = Swift.max(m, z[j]) }
-        candidates.removeAll(keepingCapacity: true)
-        var sum = 0.0
-        for j in 0..<k { let y = z[j] - m; candidates.append(y); sum += y }
-        var tau = (sum - 1) / Double(k)
-        return candidates.withUnsafeMutableBufferPointer { c in
-            var n = k
-            while true {
-                var kept = 0
-                sum = 0
-                for j in 0..<n where c[j] > tau { c[kept] = c[j]; kept += 1; sum += c[j] }
-                let next = (sum - 1) / Double(kept)
-                if kept == n { return (next, m) }
-                n = kept; tau = next
-            }
+    static func threshold(_ z: UnsafePointer<Double>, count k: Int, scratch c: UnsafeMutablePointer<Double>) -> (tau: Double, max: Double) {
+        let m = Kernels.maximum(z, count: k)
+        var n = 0, sum = 0.0
+        for j in 0..<k {
+            let y = z[j] - m
+            let keep = y > -1
+            c[n] = y; sum += keep ? y : 0
+            n &+= keep ? 1 : 0  // branch-free compaction
+        }
+        var tau = (sum - 1) / Double(n)
+        while true {
+            var kept = 0
+            sum = 0
+            for j in 0..<n where c[j] > tau { c[kept] = c[j]; kept += 1; sum += c[j] }
+            let next = (sum - 1) / Double(kept)
+            if kept == n { return (next, m) }
+            n = kept; tau = next
         }
     }
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
         Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
-            var sorted = [Double](); sorted.reserveCapacity(k)
+            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k, 1))
+            defer { scratch.deallocate() }
             for i in range {
                 let z = x.data + i * k, p = y.data + i * k
-                let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
+                let (tau, m) = Self.threshold(z, count: k, scratch: scratch)
                 for j in 0..<k { p[j] = Swift.max(z[j] - m - tau, 0) }
             }
         }
@@ -54,10 +57,11 @@ public struct Sparsemax: OutputMap {
     public func vjp(_ x: Tensor<Double>, cotangent: Tensor<Double>, _ inputs: Inputs, into gx: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
         Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
-            var sorted = [Double](); sorted.reserveCapacity(k)
+            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k, 1))
+            defer { scratch.deallocate() }
             for i in range {
                 let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
-                let (tau, m) = Self.threshold(z, count: k, sorted: &sorted)
+                let (tau, m) = Self.threshold(z, count: k, scratch: scratch)
                 var n = 0, s = 0.0
                 for j in 0..<k where z[j] - m - tau > 0 { n += 1; s += v[j] }
                 let mean = n > 0 ? s / Double(n) : 0

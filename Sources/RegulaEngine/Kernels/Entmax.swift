@@ -2,7 +2,7 @@
 
 extension Kernels {
     /// τ of 1.5-entmax for one row, on the half-scaled shifted values `x = (z − max z)/2`:
-    /// p = max(x − τ, 0)² sums to 1. Returns (τ, max z). `sorted` is caller scratch.
+    /// p = max(x − τ, 0)² sums to 1. Returns (τ, max z). `c` is caller scratch of `count` values.
     /// ```
     /// x sorted descending; for k = 1..K: μ_k = mean(x_(1..k)), ms_k = mean(x_(1..k)²),
     /// ss_k = k(ms_k − μ_k²), δ_k = (1 − ss_k)/k, τ_k = μ_k − sqrt(max(δ_k, 0));
@@ -11,13 +11,20 @@ extension Kernels {
     /// An empty row returns (0, −inf).
     @inlinable
     public static func entmax15Threshold<T: Scalar>(_ z: UnsafePointer<T>, count: Int,
-                                                    sorted: inout [Double]) -> (tau: Double, max: Double) {
+                                                    scratch c: UnsafeMutablePointer<Double>) -> (tau: Double, max: Double) {
         guard count > 0 else { return (0, -.infinity) }
         var m = -Double.infinity
         for j in 0..<count { m = Swift.max(m, z[j].double) }
-        sorted.removeAll(keepingCapacity: true)
-        for j in 0..<count { sorted.append((z[j].double - m) / 2) }  // shift first: exact at |z| = 1e4
-        sortDescending(&sorted)
+        // Only x > −1 can be in the support (p_max = τ² ≤ 1 and x_max = 0 give τ ≥ −1), so
+        // sorting these candidates gives the same k* as sorting the row: the condition below
+        // holds exactly for k ≤ k*, and every k ≤ k* indexes a candidate.
+        var n = 0
+        for j in 0..<count {
+            let x = (z[j].double - m) / 2  // shift first: exact at |z| = 1e4
+            c[n] = x
+            n &+= x > -1 ? 1 : 0
+        }
+        sortDescending(UnsafeMutableBufferPointer(start: c, count: n), count: n)
         func tauAt(_ k: Int, _ sum: Double, _ sumSq: Double) -> Double {
             let n = Double(k)
             let mean = sum / n, meanSq = sumSq / n
@@ -25,13 +32,13 @@ extension Kernels {
             return mean - Swift.max(delta, 0).squareRoot()
         }
         var sum = 0.0, sumSq = 0.0, support = 0
-        for k in 0..<count {
-            sum += sorted[k]; sumSq += sorted[k] * sorted[k]
-            if tauAt(k + 1, sum, sumSq) <= sorted[k] { support += 1 }
+        for k in 0..<n {
+            sum += c[k]; sumSq += c[k] * c[k]
+            if tauAt(k + 1, sum, sumSq) <= c[k] { support += 1 }
         }
         // k* = number of k that satisfy the condition (entmax's rule), then τ = τ_{k*}.
         sum = 0; sumSq = 0
-        for k in 0..<support { sum += sorted[k]; sumSq += sorted[k] * sorted[k] }
+        for k in 0..<support { sum += c[k]; sumSq += c[k] * c[k] }
         return (tauAt(support, sum, sumSq), m)
     }
 }
