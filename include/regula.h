@@ -318,8 +318,9 @@ RG_API rg_status rg_optimizer_new(const char *optimizer, const char *params, con
  * Ownership: nothing is kept after the call. Thread safety: one thread per handle at a time.
  * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_INVALID_ARGUMENT,
  * RG_ERR_NONFINITE (a NaN/inf parameter or gradient, named with its array and flat index),
- * RG_ERR_CALLBACK (fn failed or reported a non-finite loss). On any error the parameters are
- * left as they were.
+ * RG_ERR_CALLBACK (fn failed or reported a non-finite loss), RG_ERR_UNSUPPORTED (a wrapper that
+ * needs the gradients of objective terms apart, surrogate_gradient_norm: one callback returns
+ * only their sum, so step it through a graph). On any error the parameters are left as they were.
  */
 RG_API rg_status rg_optimizer_step(rg_optimizer *opt, rg_array *params, rg_array *grads, int64_t n,
                                    rg_grad_fn fn, void *ctx, double *loss);

@@ -92,6 +92,7 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
             throw RegulaError.shape("the parameters differ in number, shape or dtype from the first step's")
         }
         let stepper = box.stepper!
+        if let w = stepper.wrapper as? TermwiseGradientWrapper { throw w.singleCallbackError }
         if fn == nil && stepper.wrapper != nil {
             throw RegulaError.invalidArgument("'\(stepper.wrapper!.id)' re-evaluates the gradient: pass a gradient callback")
         }

@@ -37,6 +37,7 @@ func status(for error: Error) -> rg_status {
         case .feed: return RG_ERR_INVALID_ARGUMENT
         case .value: return RG_ERR_PARAMETER
         case .io: return RG_ERR_IO
+        case .unsupported: return RG_ERR_UNSUPPORTED
         }
     }
     guard let e = error as? RegulaError else { return RG_ERR_INTERNAL }

@@ -1,6 +1,7 @@
 /*
  * C ABI tests of the Training section (rg_optimizer_*): bad arguments come back as statuses, a
- * C gradient callback drives SAM, a failing callback leaves the parameters as they were.
+ * C gradient callback drives SAM, a failing callback leaves the parameters as they were, and a
+ * wrapper that needs the objective's terms apart (surrogate_gradient_norm) is refused.
  */
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +60,15 @@ int main(void) {
     EXPECT(w[0] == before0 && w[1] == before1, "parameters restored");
     EXPECT_STATUS(rg_optimizer_free(o), RG_OK);
     EXPECT_STATUS(rg_optimizer_free(o), RG_ERR_INVALID_HANDLE);
+
+    /* IGNITE needs the task loss and the surrogate mean apart: one callback is refused, nothing moves */
+    EXPECT_STATUS(rg_optimizer_new("sgd", "lr=0.1", "surrogate_gradient_norm", &o), RG_OK);
+    before0 = w[0]; before1 = w[1]; q.calls = 0; q.fail_at = 0;
+    EXPECT_STATUS(rg_optimizer_step(o, &W, &G, 1, quad_grad, &q, &loss), RG_ERR_UNSUPPORTED);
+    EXPECT(q.calls == 0 && w[0] == before0 && w[1] == before1, "refused before any evaluation");
+    EXPECT_STATUS(rg_optimizer_step(o, &W, &G, 1, NULL, NULL, NULL), RG_ERR_UNSUPPORTED);
+    EXPECT_STATUS(rg_optimizer_free(o), RG_OK);
+    EXPECT_STATUS(rg_optimizer_new("sgd", NULL, "lipschitz_generator", &o), RG_ERR_UNSUPPORTED);
 
     printf("training_test: %d passed, %d failed\n", passed, failures);
     return failures ? 1 : 0;

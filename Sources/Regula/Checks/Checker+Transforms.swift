@@ -1,8 +1,12 @@
 // Regula — the checks of registry entries of kind `transform` (the training transforms): the
 // spec builds with its defaults, bad parameters are refused, and one optimizer step through it
 // on a quadratic gives finite, moved parameters (or a clear refusal where the transform needs
-// the model or the loss rather than gradients).
+// the model or the loss rather than gradients). Wrappers that take objective terms apart step
+// through the termwise entry and must refuse a single gradient callback.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import RegulaEngine
 
 extension Checker {
@@ -12,6 +16,13 @@ extension Checker {
 
     /// The spec of a transform with its defaults (prox_step needs the penalty it steps with).
     static func defaultSpec(_ id: String) -> String { id == "prox_step" ? "prox_step:penalty=l1,strength=0.1" : id }
+
+    /// Builds a transform spec the way its users do: model-eval terms as graph ops by name,
+    /// everything else through `TransformCatalog.make`.
+    static func build(_ spec: String) throws {
+        let id = TransformCatalog.split(spec).id
+        if (try? TransformCatalog.info(id))?.kind == .modelEval { _ = try TransformCatalog.graphOp(spec) } else { _ = try TransformCatalog.make(spec) }
+    }
 
     func transformChecks(_ e: Entry) -> [CheckResult] {
         let id = e.info.id
@@ -24,7 +35,7 @@ extension Checker {
             }
         }
         return [
-            result("builds with its defaults") { _ = try TransformCatalog.make(Self.defaultSpec(id)); return nil },
+            result("builds with its defaults") { try Self.build(Self.defaultSpec(id)); return nil },
             result("refused by the component constructors") {
                 (try? registry.make(id)) == nil ? nil : "rg_*_new would build a training transform"
             },
@@ -37,7 +48,7 @@ extension Checker {
         let id = e.info.id, base = Self.defaultSpec(id)
         func rejects(_ params: String) -> Bool {
             let spec = base.contains(":") ? base + "," + params : base + ":" + params
-            return (try? TransformCatalog.make(spec)) == nil
+            return (try? Self.build(spec)) == nil
         }
         return acceptsBadValue(e.info.params, rejects)
     }
@@ -53,17 +64,32 @@ extension Checker {
         do {
             stepper = try OptimizerFactory.make(optimizer: "sgd", params: "lr=0.1,momentum=0", transforms: [Self.defaultSpec(e.info.id)], slots: slots)
         } catch RegulaError.unsupported {
-            let modelLevel: Set<TransformKind> = [.lossTransform, .dataTransform, .layer]
+            let modelLevel: Set<TransformKind> = [.lossTransform, .dataTransform, .layer, .modelEval]
             return modelLevel.contains(try TransformCatalog.info(e.info.id).kind)
                 ? nil : "the optimizer refused a \(e.family) transform"
         }
         let before = slots.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) }
-        for _ in 0..<3 {
-            _ = try stepper.step {
-                var loss = 0.0
-                for s in slots { for i in 0..<s.count { let d = s.value[i] - 1; s.grad[i] = d; loss += 0.5 * d * d } }
-                return loss
+        // Term 0: L(w) = ½‖w − 1‖²; term 1 (for wrappers that take terms apart): Σ sin(w).
+        func evaluate(_ seeds: [Double]) -> Double {
+            var loss = 0.0
+            for s in slots {
+                for i in 0..<s.count {
+                    let d = s.value[i] - 1
+                    s.grad[i] = seeds[0] * d + seeds[1] * cos(s.value[i])
+                    loss += seeds[0] * 0.5 * d * d + seeds[1] * sin(s.value[i])
+                }
             }
+            return loss
+        }
+        let termwise = stepper.wrapper is TermwiseGradientWrapper
+        if termwise {
+            do {
+                _ = try stepper.step { evaluate([1, 1]) }
+                return "a wrapper that needs its terms apart accepted a single gradient callback"
+            } catch GraphError.unsupported {}
+        }
+        for _ in 0..<3 {
+            _ = try termwise ? stepper.step(terms: 2, termwise: evaluate) : stepper.step { evaluate([1, 0]) }
         }
         var moved = false
         for (s, b) in zip(slots, before) {

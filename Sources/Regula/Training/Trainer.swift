@@ -183,6 +183,7 @@ public enum Trainer {
             case .step(let t): steps.append(t)
             case .steps(let ts): steps += ts
             case .wrapper(let w):
+                guard !(w is TermwiseGradientWrapper) else { throw RegulaError.unsupported("'\(w.id)' needs a surrogate term the classifier does not have: step a graph with it") }
                 guard wrapper == nil else { throw RegulaError.invalidArgument("only one optimizer wrapper (sam, amp, ...) per run") }
                 wrapper = w
             case .flood(let b): try setOnce(&flood, b, "flooding")

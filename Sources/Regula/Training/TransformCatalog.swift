@@ -12,6 +12,9 @@ public enum TransformKind: String, Sendable {
     case dataTransform = "data_transform"
     /// Changes a layer of the model (a custom forward/backward), e.g. autosparse_ga.
     case layer = "layer"
+    /// A term of the user's model graph that needs extra passes of that model (penalties_matrix
+    /// kind model-eval), built by name as a graph op, e.g. lipschitz_generator.
+    case modelEval = "model_eval"
 }
 
 /// The description of one transform id.
@@ -254,8 +257,8 @@ public enum TransformCatalog {
                       formula: "Δ = max|w|/(2^{b−1} − 1); Q(w) = Δ·clip(round(w/Δ), −(2^{b−1} − 1), 2^{b−1} − 1); noise mode: w + U(−Δ/2, Δ/2)",
                       reference: "QReg: On Regularization Effects of Quantization (AskariHemmat et al. 2022)",
                       confidence: "medium",
-                      notes: "The quant_noise layer (--quant-bits) under its catalogue name. No code found; decided: per tensor, symmetric, round half to even (torch/numpy), STE identity everywhere (no values fall outside the symmetric range). max|w| = 0 leaves W unchanged.",
-                      params: [.int("bits", 8, min: 2, max: 24, "b"), .choice("mode", ["fake_quant", "uniform_noise"], "fake quantisation or its noise model")]),
+                      notes: "The quant_noise layer (--quant-bits) under its QReg name (penalties_sparsity); quant_noise (transforms §12e) is the same transform. No code found; decided: per tensor, symmetric, round half to even (torch/numpy), STE identity everywhere (no values fall outside the symmetric range). max|w| = 0 leaves W unchanged.",
+                      params: quantNoiseParams),
         TransformInfo(id: "very_large_dropout", kind: .layer,
                       summary: "very large dropout (p = 0.9) on the penultimate features, the classifier's input",
                       formula: "train: h̃ = h ⊙ m/(1 − p), m ~ Bernoulli(1 − p); logits = W h̃ + b; eval: h̃ = h",
@@ -330,7 +333,7 @@ public enum TransformCatalog {
                       params: [.real("labeled_share", 0.1, min: 0, max: 1, minOpen: true, "share of training samples that keep their labels"),
                                .int("warmup", 10, min: 0, "epochs on labelled data only"), .int("min_labeled", 16, min: 0, "labelled samples per batch at least"),
                                real("alpha", 1, "mixup α"), real("prior_weight", 0.8, "λ_A"), real("entropy_weight", 0.4, "λ_H")]),
-    ]
+    ] + modelEvaluation
 
     public static func info(_ id: String) throws -> TransformInfo {
         guard let t = all.first(where: { $0.id == id }) else {
@@ -403,9 +406,6 @@ public enum TransformCatalog {
         case "autosparse":
             let a = (alpha0: try p.real("alpha0"), reset: try p.real("reset"), thresholdInit: try p.real("threshold_init"))
             return .model { $0.autoSparse = a; $0.autoSparsePerRow = true }
-        case "qreg":
-            let bits = try p.int("bits"), noise = try p.string("mode") == "uniform_noise"
-            return .model { $0.quantBits = bits; $0.quantUniformNoise = noise }
         case "very_large_dropout":
             let rate = try p.real("p")
             return .model { $0.featureDropout = rate }
@@ -444,7 +444,9 @@ public enum TransformCatalog {
             return .wrapper(FiniteDifferenceGradReg(gamma: try p.real("gamma"), epsilon: try p.real("epsilon"),
                                                     backward: try p.string("mode") == "backward",
                                                     normalizeProbe: try p.bool("normalize_probe")))
-        default: throw RegulaError.internal("transform '\(id)' is listed but not built")
+        default:
+            if let built = try makeModelEvaluation(id, p) { return built }
+            throw RegulaError.internal("transform '\(id)' is listed but not built")
         }
     }
 }
@@ -534,6 +536,7 @@ extension TransformCatalog {
     /// graph by name (the graph C ABI's rg_graph_op). Ids without a graph form are refused.
     public static func graphOp(_ spec: String) throws -> GraphOp {
         let (id, _) = split(spec)
+        if id == "lipschitz_generator" { return try lipschitzGenerator(spec) }
         _ = try info(id)
         throw RegulaError.unsupported("transform '\(id)' is not a graph op")
     }

@@ -52,12 +52,15 @@ public enum GraphError: Error, Sendable, CustomStringConvertible, Equatable {
     case feed(String)
     case value(String)
     case io(String)
+    /// The operation cannot be done this way (the message names the way that works).
+    case unsupported(String)
     public var description: String {
         switch self {
         case .shape(let m): "graph shape: \(m)"
         case .feed(let m): "graph feed: \(m)"
         case .value(let m): "graph value: \(m)"
         case .io(let m): "parameter file: \(m)"
+        case .unsupported(let m): m
         }
     }
 }

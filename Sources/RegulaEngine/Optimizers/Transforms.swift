@@ -52,6 +52,27 @@ public protocol GradientWrapper: AnyObject {
     func gradient(_ params: [ParameterSlot], _ evaluate: () throws -> Double) throws -> Double
 }
 
+/// An optimizer wrapper that needs the gradients of objective terms apart (IGNITE needs the task
+/// loss and the surrogate mean G_B): `evaluate(seeds)` fills every slot's grad with
+/// ∇Σ_k seeds_k·term_k at the current values and returns Σ_k seeds_k·term_k. Stepped by
+/// `Stepper.step(terms:termwise:)`; a single gradient callback (`Stepper.step(_:)`,
+/// rg_optimizer_step) cannot drive it and gets `GraphError.unsupported`.
+public protocol TermwiseGradientWrapper: GradientWrapper {
+    func gradient(_ params: [ParameterSlot], terms: Int, _ evaluate: ([Double]) throws -> Double) throws -> Double
+}
+
+extension TermwiseGradientWrapper {
+    /// The refusal of a single gradient callback, which returns only the terms' sum.
+    public var singleCallbackError: GraphError {
+        .unsupported("'\(id)' needs the gradients of its objective terms apart (a single gradient callback returns only their sum): "
+            + "step it through a graph, whose step evaluates each term (Stepper.step(terms:termwise:), the graph step of the C ABI)")
+    }
+
+    public func gradient(_ params: [ParameterSlot], _ evaluate: () throws -> Double) throws -> Double {
+        throw singleCallbackError
+    }
+}
+
 /// √(Σ_p ‖g_p‖²) over the slots' gradients.
 public func globalGradNorm(_ params: [ParameterSlot]) -> Double {
     var s = 0.0
@@ -200,6 +221,30 @@ public final class Stepper: @unchecked Sendable {
             let counted: () throws -> Double = { [unowned self] in self.evaluations += 1; return try evaluate() }
             return try wrapper?.gradient(params, counted) ?? counted()
         }
+        try update(ctx)
+        return loss
+    }
+
+    /// Takes one step of an objective that is a sum of `terms` scalar terms whose gradients can
+    /// be evaluated apart: `evaluate(seeds)` fills every slot's grad with ∇Σ_k seeds_k·term_k at
+    /// the current values and returns Σ_k seeds_k·term_k (`Trainer.objective(g, weights:)` does
+    /// this for a graph). A `TermwiseGradientWrapper` (surrogate_gradient_norm) gets the terms
+    /// apart; every other step sees their sum (all seeds 1). Returns the wrapper's loss.
+    @discardableResult
+    public func step(terms: Int, termwise evaluate: ([Double]) throws -> Double) throws -> Double {
+        let ctx = StepContext(step: step, lr: schedule.rate(at: step))
+        let loss = try withoutActuallyEscaping(evaluate) { evaluate in
+            let counted: ([Double]) throws -> Double = { [unowned self] in self.evaluations += 1; return try evaluate($0) }
+            if let w = wrapper as? TermwiseGradientWrapper { return try w.gradient(params, terms: terms, counted) }
+            let all = [Double](repeating: 1, count: terms)
+            return try wrapper?.gradient(params) { try counted(all) } ?? counted(all)
+        }
+        try update(ctx)
+        return loss
+    }
+
+    /// The gradient transforms, the optimizer's direction and the update, then the post steps.
+    private func update(_ ctx: StepContext) throws {
         for t in transforms where t.stage < .direction { try t.apply(params, ctx) }
         try optimizer.directions(params)
         for t in transforms where t.stage == .direction { try t.apply(params, ctx) }
@@ -209,6 +254,5 @@ public final class Stepper: @unchecked Sendable {
         }
         for t in transforms where t.stage == .postStep { try t.apply(params, ctx) }
         step += 1
-        return loss
     }
 }
