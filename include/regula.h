@@ -329,6 +329,244 @@ RG_API rg_status rg_optimizer_step(rg_optimizer *opt, rg_array *params, rg_array
 RG_API rg_status rg_optimizer_free(rg_optimizer *opt);
 
 /* ===================================================================================== */
+/* Graph: a static reverse-mode autodiff graph (ggml's model). Build the nodes once      */
+/* (inputs, parameters, layers, components), then for each batch feed the inputs, run    */
+/* forward and backward, and read values and gradients, or let an optimizer step the     */
+/* parameters with rg_graph_step. Values and gradients are float64 inside.               */
+/*                                                                                       */
+/*     rg_graph *g; rg_node x, y, w, b, z, l;                                            */
+/*     int64_t ws[2] = {10, 64}, bs[1] = {10};                                           */
+/*     rg_graph_new(0, &g);                                                              */
+/*     rg_graph_input(g, 64, 0, &x);  rg_graph_input(g, 1, 0, &y);   // features, labels */
+/*     rg_graph_parameter(g, "fc.weight", ws, 2, "kaiming_normal", &w);                  */
+/*     rg_graph_parameter(g, "fc.bias", bs, 1, "zeros", &b);                             */
+/*     rg_graph_linear(g, x, w, b, &z);                                                  */
+/*     rg_node in[2] = {z, y};                                                           */
+/*     rg_graph_op(g, "softmax_cross_entropy", in, 2, NULL, &l);                         */
+/*     rg_graph_minimize(g, l);                                                          */
+/*     for each batch: rg_graph_feed(g, x, &X); rg_graph_feed(g, y, &Y);                 */
+/*                     rg_graph_step(g, opt, &loss);                                     */
+/*     rg_graph_free(g);                                                                 */
+/*                                                                                       */
+/* Nodes are indices into one graph (0, 1, 2, ... in build order), checked against it:   */
+/* a node out of range is RG_ERR_INVALID_ARGUMENT. Batch nodes hold (rows, cols) values  */
+/* whose row count is set by the feeds of each run, so a smaller last batch needs no     */
+/* rebuild; parameters and objective terms have fixed shapes (a scalar has rank 0).      */
+/* Thread safety, for every rg_graph_* function: one thread per graph at a time (and,   */
+/* for rg_graph_step, per optimizer); different graphs may be used concurrently.          */
+/* ===================================================================================== */
+
+typedef struct rg_graph rg_graph; /* a graph: its nodes, parameters, run state and RNG */
+typedef int64_t rg_node;          /* a node of one graph: its index in build order */
+
+/** rg_graph_input flag: backward also computes the gradient with respect to this input. */
+#define RG_GRAPH_INPUT_GRAD 1
+
+/**
+ * Creates an empty graph. IN seed: seeds the parameter initializers and the noise layers
+ * (results are reproducible for a seed). OUT out: the new handle, freed with rg_graph_free.
+ * Thread safety: reentrant. Errors: RG_ERR_NULL.
+ */
+RG_API rg_status rg_graph_new(uint64_t seed, rg_graph **out);
+
+/**
+ * Frees a graph and everything it owns (parameter names returned by rg_graph_parameter_at
+ * included). rg_graph_free(NULL) is a no-op. An optimizer bound to the graph refuses further
+ * steps. Errors: RG_ERR_INVALID_HANDLE.
+ */
+RG_API rg_status rg_graph_free(rg_graph *g);
+
+/**
+ * Adds a batch input of `cols` features per row (labels: cols = 1, fed as class indices).
+ * IN cols: 1 .. 2^24. IN flags: 0 or RG_GRAPH_INPUT_GRAD. OUT out: the node.
+ * Every builder (rg_graph_input .. rg_graph_op) leaves *out = -1 on failure and adds nothing.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_SHAPE (cols), RG_ERR_INVALID_ARGUMENT (flags).
+ */
+RG_API rg_status rg_graph_input(rg_graph *g, int64_t cols, int32_t flags, rg_node *out);
+
+/**
+ * Adds a trainable parameter. IN name: unique in the graph (1 .. 4096 bytes; copied).
+ * IN shape, rank: rank 0 .. 8, every dimension >= 1, at most 2^27 values; a weight matrix is
+ * (units, fan_in). IN init: "zeros", "constant:value=1", "normal:std=0.02", "uniform:bound=0.1",
+ * "kaiming_normal", "kaiming_uniform", "xavier_normal" or "xavier_uniform" (fans from the shape;
+ * defaults value=0, std=0.02, bound=0.1). OUT out: the node.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_SHAPE, RG_ERR_INVALID_ARGUMENT (duplicate
+ * or empty name), RG_ERR_PARAMETER (unknown initializer or bad value), RG_ERR_UNKNOWN_PARAMETER.
+ */
+RG_API rg_status rg_graph_parameter(rg_graph *g, const char *name, const int64_t *shape, int32_t rank,
+                                    const char *init, rg_node *out);
+
+/**
+ * y = x Wᵀ + b for x (rows, in), W (out, in) and b (out) or b = -1 for no bias. OUT out: (rows, out).
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (node), RG_ERR_SHAPE.
+ */
+RG_API rg_status rg_graph_linear(rg_graph *g, rg_node x, rg_node w, rg_node b, rg_node *out);
+
+/**
+ * Rows of `table` (vocab, dim) picked by the integer ids of `ids` (rows, 1). OUT out: (rows, dim).
+ * An id that is not an integer in [0, vocab) fails the forward run with RG_ERR_PARAMETER.
+ * Errors: as rg_graph_linear.
+ */
+RG_API rg_status rg_graph_embedding(rg_graph *g, rg_node ids, rg_node table, rg_node *out);
+
+/**
+ * Elementwise or along-the-last-axis activation. IN spec: "relu", "gelu", "tanh", "identity",
+ * or any registered map or activation with its parameters ("sparsemax", "entmax15",
+ * "ash:k=2"); the node's backward is the map's VJP. OUT out: x's shape.
+ * Errors: as rg_graph_linear, plus RG_ERR_UNKNOWN_ID, RG_ERR_UNKNOWN_PARAMETER, RG_ERR_PARAMETER,
+ * RG_ERR_INVALID_ARGUMENT (the id is not a map), RG_ERR_UNSUPPORTED (a map without a VJP, or one
+ * that needs per-call inputs).
+ */
+RG_API rg_status rg_graph_activation(rg_graph *g, rg_node x, const char *spec, rg_node *out);
+
+/** a + b of two nodes of the same shape (a residual connection). Errors: as rg_graph_linear. */
+RG_API rg_status rg_graph_add(rg_graph *g, rg_node a, rg_node b, rg_node *out);
+
+/**
+ * Layer norm over the features of each row: gain ⊙ (x − μ)/sqrt(σ² + eps) + bias, with gain
+ * and bias holding cols values each. IN eps > 0 and finite. Errors: as rg_graph_linear, plus
+ * RG_ERR_PARAMETER (eps).
+ */
+RG_API rg_status rg_graph_layer_norm(rg_graph *g, rg_node x, rg_node gain, rg_node bias, double eps,
+                                     rg_node *out);
+
+/**
+ * A noise layer, active in training runs only (except fake quantisation). IN spec:
+ * "dropout:p=0.1" (inverted dropout, p in [0, 1)), "gaussian_noise:sigma=0.1",
+ * "gaussian_dropout:p=0.1", "quant_noise:bits=8,uniform_noise=false" (bits 2 .. 24;
+ * fake quantisation with a straight-through gradient, or uniform noise of one step).
+ * Errors: as rg_graph_linear, plus RG_ERR_PARAMETER, RG_ERR_UNKNOWN_PARAMETER.
+ */
+RG_API rg_status rg_graph_noise(rg_graph *g, rg_node x, const char *spec, rg_node *out);
+
+/**
+ * A registered component as a node, by spec "id" or "id:params" (plugins included):
+ *   - a loss: inputs {scores (rows, K), target (rows, 1) labels or (rows, K) targets}; out: the
+ *     reduced loss, a scalar (reduction "none" is refused);
+ *   - a map or activation: inputs {x}; out: x's shape;
+ *   - a penalty: inputs {x, side inputs...}, the side inputs named by input_names (n − 1
+ *     names, the penalty's per-call inputs such as "labels"); out: strength · R(x), a scalar;
+ *   - a transform that has a graph form (model-evaluation transforms); others are refused.
+ * IN inputs: n nodes (n in 0 .. 64). IN input_names: NULL, or n − 1 strings (penalties only).
+ * Width-1 side inputs are passed as integer labels. OUT out: the node.
+ * Errors: as rg_graph_linear, plus RG_ERR_UNKNOWN_ID, RG_ERR_UNKNOWN_PARAMETER (a parameter or
+ * input name the component does not take), RG_ERR_PARAMETER, RG_ERR_UNSUPPORTED, and
+ * RG_ERR_INVALID_ARGUMENT (a missing required input name, names for a non-penalty).
+ */
+RG_API rg_status rg_graph_op(rg_graph *g, const char *spec, const rg_node *inputs, int64_t n,
+                             const char *const *input_names, rg_node *out);
+
+/**
+ * Adds a scalar node to the objective; the sum of the objective's terms is minimised.
+ * Errors: RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (bad node, or already in the
+ * objective), RG_ERR_SHAPE (not a scalar).
+ */
+RG_API rg_status rg_graph_minimize(rg_graph *g, rg_node node);
+
+/**
+ * Sets an input's values for the next run. IN values: (rows, cols) or, when cols == 1, (rows,);
+ * float32, float64, int32 or int64 (labels and embedding ids may be integers), any strides,
+ * rows >= 1. Values are copied. The inputs fed since the last run must agree in their row
+ * count (feeding an input again replaces its earlier values), and every input must hold the
+ * current batch (the latest feed's rows) when the graph runs.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (bad node, not an
+ * input), RG_ERR_SHAPE (wrong shape, empty batch, row count differing from the other feeds of
+ * this batch), RG_ERR_DTYPE, RG_ERR_NONFINITE (NaN/inf, with its flat index).
+ */
+RG_API rg_status rg_graph_feed(rg_graph *g, rg_node node, const rg_array *values);
+
+/**
+ * Runs every node forward on the fed batch. IN training: non-zero turns the noise layers on.
+ * OUT objective: optional (NULL), the sum of the objective terms (0 without any).
+ * Errors: RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (an input never fed, or holding rows
+ * of an earlier batch; a component refused its inputs, e.g. a label out of range), RG_ERR_SHAPE
+ * (a node would hold more than 2^27 values), RG_ERR_PARAMETER (an embedding id out of range),
+ * RG_ERR_CALLBACK (a plugin component failed).
+ */
+RG_API rg_status rg_graph_forward(rg_graph *g, int32_t training, double *objective);
+
+/**
+ * Gradients of the objective with respect to every parameter, every RG_GRAPH_INPUT_GRAD input
+ * and every node depending on them, for the last forward run.
+ * Errors: RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (no objective; no forward run since
+ * the last feed, build or parameter change), RG_ERR_CALLBACK.
+ */
+RG_API rg_status rg_graph_backward(rg_graph *g);
+
+/**
+ * The shape of a node's value now: a parameter's shape, rank 0 for a scalar, (rows, cols) for
+ * a batch node with rows of the latest feed (0 before any). OUT shape: room for RG_MAX_RANK
+ * values; OUT rank. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT.
+ */
+RG_API rg_status rg_graph_node_shape(rg_graph *g, rg_node node, int64_t *shape, int32_t *rank);
+
+/**
+ * Copies a node's value into `out`: C-contiguous, aligned, float32 or float64, of the shape
+ * rg_graph_node_shape reports ((rows,) also accepted for a (rows, 1) node). Parameters always
+ * have a value, inputs once fed, other nodes after a forward run (or rg_graph_step) that
+ * followed the last feed, build or parameter change.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (bad node, no value yet,
+ * misaligned out), RG_ERR_SHAPE, RG_ERR_DTYPE.
+ */
+RG_API rg_status rg_graph_value(rg_graph *g, rg_node node, rg_array *out);
+
+/**
+ * Copies the objective's gradient with respect to a node into `out` (as rg_graph_value), after
+ * rg_graph_backward (or rg_graph_step: the gradient of its last evaluation, as the optimizer's
+ * transforms left it for parameters). Errors: as rg_graph_value, plus RG_ERR_INVALID_ARGUMENT
+ * for a node without a gradient (an input built without RG_GRAPH_INPUT_GRAD, a node that
+ * depends on no parameter) and before any backward run.
+ */
+RG_API rg_status rg_graph_gradient(rg_graph *g, rg_node node, rg_array *out);
+
+/** Number of parameters. OUT count. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE. */
+RG_API rg_status rg_graph_parameter_count(rg_graph *g, int64_t *count);
+
+/**
+ * Parameter i (0 <= i < count, in creation order). OUT name: optional, owned by the graph and
+ * valid until rg_graph_free. OUT node: optional. Errors: RG_ERR_NULL (both NULL),
+ * RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (index out of range).
+ */
+RG_API rg_status rg_graph_parameter_at(rg_graph *g, int64_t i, const char **name, rg_node *node);
+
+/**
+ * Overwrites a parameter's value. IN values: float32 or float64, the parameter's exact shape,
+ * finite, any strides (copied). Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE,
+ * RG_ERR_INVALID_ARGUMENT (not a parameter), RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_NONFINITE.
+ */
+RG_API rg_status rg_graph_set_value(rg_graph *g, rg_node node, const rg_array *values);
+
+/**
+ * Saves every parameter (name, shape, float64 values) to a file at `path`, written to
+ * path + ".tmp" then renamed. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_IO.
+ */
+RG_API rg_status rg_graph_save(rg_graph *g, const char *path);
+
+/**
+ * Loads parameters saved by rg_graph_save: the file must hold exactly this graph's parameter
+ * names with the same shapes and finite values; nothing changes on an error.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_IO (missing, corrupt or foreign file, a
+ * missing or extra name, a non-finite value), RG_ERR_SHAPE (a shape differs).
+ */
+RG_API rg_status rg_graph_load(rg_graph *g, const char *path);
+
+/**
+ * One optimizer step on the graph's parameters, with the graph as the gradient function: each
+ * gradient evaluation is a training-mode forward and backward run on the fed batch, so
+ * wrappers that re-evaluate (sam, usam, dnsam, amp, fd_grad_reg, de_elbo) and post steps
+ * (prox_step, ...) work. The first rg_graph_step binds `opt` to this graph for good: another
+ * graph, caller arrays (rg_optimizer_step), or parameters added later are refused; an
+ * optimizer already used by rg_optimizer_step is refused here. OUT loss: optional, the
+ * objective at the parameters before the step. Afterwards the nodes hold the values and
+ * gradients of the step's last evaluation.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (binding, no objective,
+ * inputs not fed), RG_ERR_NONFINITE (the objective or a parameter's gradient became NaN/inf:
+ * lower the learning rate), RG_ERR_CALLBACK, and the errors of rg_graph_forward. On any error
+ * the parameters are left as they were.
+ */
+RG_API rg_status rg_graph_step(rg_graph *g, rg_optimizer *opt, double *loss);
+
+/* ===================================================================================== */
 /* Errors                                                                                 */
 /* ===================================================================================== */
 

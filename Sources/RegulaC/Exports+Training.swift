@@ -5,13 +5,48 @@ import Regula
 import RegulaEngine
 
 /// A configured optimizer; the stepper is built at the first step, when the parameters are known.
+/// The first step binds it for good: to caller arrays (rg_optimizer_step) or to one graph's
+/// parameter slots (rg_graph_step).
 final class OptimizerBox {
     let optimizer: String, params: String, transforms: [String]
     var stepper: Stepper?
     /// (shape, dtype) of each parameter, fixed by the first step.
     var layout: [([Int], Int32)] = []
+    /// The graph whose parameters the stepper holds (rg_graph_step); weak, so a freed graph is noticed.
+    private weak var graph: GraphBox?
+    private var boundToGraph = false, boundSlots = 0
     init(optimizer: String, params: String, transforms: [String]) {
         self.optimizer = optimizer; self.params = params; self.transforms = transforms
+    }
+
+    func make(_ slots: [ParameterSlot]) throws -> Stepper {
+        try OptimizerFactory.make(optimizer: optimizer, params: params, transforms: transforms, slots: slots)
+    }
+
+    /// Refuses an optimizer that rg_graph_step bound to a graph.
+    func checkArrays() throws {
+        if boundToGraph {
+            throw RegulaError.invalidArgument("this optimizer steps a graph's parameters (rg_graph_step); create another one for caller arrays")
+        }
+    }
+
+    /// The stepper over `box`'s parameters, bound to that graph at the first call.
+    func stepper(for box: GraphBox) throws -> Stepper {
+        let slots = box.graph.parameters
+        guard let stepper else {
+            let s = try make(slots)
+            stepper = s; graph = box; boundToGraph = true; boundSlots = slots.count
+            return s
+        }
+        guard boundToGraph else {
+            throw RegulaError.invalidArgument("this optimizer steps caller arrays (rg_optimizer_step); create another one for a graph")
+        }
+        guard let graph else { throw RegulaError.invalidArgument("the graph this optimizer was bound to has been freed") }
+        guard graph === box else { throw RegulaError.invalidArgument("this optimizer is bound to another graph") }
+        guard slots.count == boundSlots else {
+            throw RegulaError.invalidArgument("the graph gained parameters after this optimizer's first step: create a new optimizer")
+        }
+        return stepper
     }
 }
 
@@ -54,7 +89,7 @@ public func rg_optimizer_new(_ optimizer: UnsafePointer<CChar>?, _ params: Unsaf
             let box = OptimizerBox(optimizer: try string(optimizer, "optimizer"),
                                    params: params.map { String(cString: $0) } ?? "", transforms: transformList(transforms))
             // Validate every spec now (on no parameters), so errors surface at creation.
-            _ = try OptimizerFactory.make(optimizer: box.optimizer, params: box.params, transforms: box.transforms, slots: [])
+            _ = try box.make([])
             return box
         }
     }
@@ -67,6 +102,7 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
                               _ loss: UnsafeMutablePointer<Double>?) -> rg_status {
     guarded {
         let box = try Handles.shared.get(UnsafeMutableRawPointer(handle), as: OptimizerBox.self, "optimizer")
+        try box.checkArrays()
         guard n >= 0, n <= 1 << 20 else { throw RegulaError.invalidArgument("n = \(n) parameter arrays is out of range") }
         let count = Int(n)
         guard count == 0 || (params != nil && grads != nil) else { throw nullError(params == nil ? "params" : "grads") }
@@ -83,9 +119,7 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
         }
         let layout = ps.map { ($0.layout.shape, $0.layout.dtype) }
         if box.stepper == nil {
-            let slots = ps.enumerated().map { ParameterSlot(name: "param\($0.offset)", shape: $0.element.layout.shape) }
-            box.stepper = try OptimizerFactory.make(optimizer: box.optimizer, params: box.params,
-                                                    transforms: box.transforms, slots: slots)
+            box.stepper = try box.make(ps.enumerated().map { ParameterSlot(name: "param\($0.offset)", shape: $0.element.layout.shape) })
             box.layout = layout
         }
         guard box.layout.count == layout.count, zip(box.layout, layout).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) else {

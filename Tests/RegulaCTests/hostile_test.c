@@ -139,6 +139,8 @@ static void c_bad_handles(void) {
     EXPECT_STATUS(rg_map_forward((rg_map *)p, &W, NULL, 0, &W), RG_ERR_INVALID_HANDLE);
     EXPECT_STATUS(rg_loss_update((rg_loss *)p, "epoch=1"), RG_ERR_INVALID_HANDLE);
     EXPECT_STATUS(rg_optimizer_step((rg_optimizer *)p, &W, &W, 1, NULL, NULL, NULL), RG_ERR_INVALID_HANDLE);
+    EXPECT_STATUS(rg_graph_free((rg_graph *)junk), RG_ERR_INVALID_HANDLE);
+    EXPECT_STATUS(rg_graph_feed((rg_graph *)p, 0, &W), RG_ERR_INVALID_HANDLE);
     EXPECT_STATUS(rg_penalty_free(p), RG_OK);
     EXPECT_STATUS(rg_penalty_update(p, "step=1"), RG_ERR_INVALID_HANDLE);
 }

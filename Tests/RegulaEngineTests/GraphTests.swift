@@ -269,6 +269,10 @@ private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
         #expect(Array(UnsafeBufferPointer(start: g.parameters[1].value, count: 2)) == before)
         try ParameterFile.write([StoredParameter(name: "w", shape: [2, 3], values: Array(repeating: 1, count: 6))], to: path)
         #expect(throws: GraphError.self) { try g.loadParameters(from: path) }  // b is missing
+        try ParameterFile.write([StoredParameter(name: "w", shape: [2, 3], values: [1, 2, 3, .nan, 5, 6]),
+                                 StoredParameter(name: "b", shape: [2], values: [1, 2])], to: path)
+        #expect(throws: GraphError.io("'\(path)': parameter 'w' holds a non-finite value at index 3")) { try g.loadParameters(from: path) }
+        #expect(Array(UnsafeBufferPointer(start: g.parameters[1].value, count: 2)) == before)
         let f = fopen(path, "wb"); fputs("RGPARAMS\u{1}\0\0\0\u{ff}\u{ff}\u{ff}\u{7f}", f); fclose(f)
         #expect(throws: GraphError.self) { try ParameterFile.read(from: path) }  // absurd count
         #expect(throws: GraphError.self) { try ParameterFile.read(from: "/nonexistent/params.bin") }

@@ -1,7 +1,8 @@
 """Train an MLP on the bundled digits with Python driving the loop and Regula doing the rest.
 
-Python owns batching, epochs and evaluation, and the model's forward/backward in NumPy (the C ABI
-exposes components and optimizers, not a model graph). Regula provides
+Python owns batching, epochs and evaluation, and the model's forward/backward in NumPy
+(examples/python/graph_digits.py builds the same kind of model as a regula.Graph instead). Regula
+provides
 
   * the loss: softmax_cross_entropy with label smoothing (value and gradient w.r.t. the logits),
   * a penalty on the weights through value_and_grad: l2 on every weight matrix,

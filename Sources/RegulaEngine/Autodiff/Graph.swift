@@ -232,6 +232,22 @@ public final class Graph: @unchecked Sendable {
 
     public func shape(_ r: NodeRef) -> NodeShape { nodes[r.index].shape }
 
+    /// Number of nodes built so far (valid indices are `0..<nodeCount`).
+    public var nodeCount: Int { nodes.count }
+
+    /// The node with this index, nil when the graph has no such node.
+    public func node(at index: Int) -> NodeRef? { index >= 0 && index < nodes.count ? NodeRef(index: index) : nil }
+
+    /// Whether a node is a batch input (the only nodes `feed` accepts).
+    public func isInput(_ r: NodeRef) -> Bool {
+        if case .input = nodes[r.index].op { return true }
+        return false
+    }
+
+    /// Whether `backward` computes the objective's gradient with respect to this node
+    /// (parameters, inputs built with `gradient`, and every node that depends on one of them).
+    public func hasGradient(_ r: NodeRef) -> Bool { nodes[r.index].needsGrad }
+
     /// A batch input of `cols` features per row (labels are an input of width 1).
     /// With `gradient`, backward also computes the objective's gradient with respect to this
     /// input (read it with `gradient(_:)`; adversarial perturbations such as VAT need it).

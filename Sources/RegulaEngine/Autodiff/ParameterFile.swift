@@ -125,6 +125,9 @@ extension Graph {
             guard p.shape == slot.shape else {
                 throw GraphError.shape("parameter '\(slot.name)' is \(slot.shape) in the model and \(p.shape) in '\(path)'")
             }
+            if let i = p.values.firstIndex(where: { !$0.isFinite }) {  // parameters must be finite (the NaN policy)
+                throw GraphError.io("'\(path)': parameter '\(slot.name)' holds a non-finite value at index \(i)")
+            }
         }
         let known = Set(parameters.map(\.name))
         if let extra = stored.first(where: { !known.contains($0.name) }) {

@@ -9,6 +9,7 @@ A thin ctypes layer over libregula.so (include/regula.h):
     l = regula.loss("softmax_cross_entropy", label_smoothing=0.1)
     v, g = l.value_and_grad(logits, labels)
     y = regula.output_map("sparsemax")(logits)
+    g = regula.Graph(seed=0)            # a model as an autodiff graph (regula.graph)
 
 Every error raises ``regula.RegulaError`` (a ValueError) with the library's message.
 """
@@ -23,7 +24,7 @@ from . import _lib
 
 __all__ = ["RegulaError", "components", "describe", "penalty", "loss", "output_map",
            "load_plugin", "register_penalty", "library_path", "Penalty", "Loss", "OutputMap",
-           "Optimizer"]
+           "Optimizer", "Graph", "Node"]
 
 __version__ = "0.1.0"
 
@@ -544,3 +545,6 @@ class Optimizer:
         loss = c_double()
         _check(_L.rg_optimizer_step(self._h, ps, gs, n, fn, None, byref(loss)))
         return loss.value
+
+
+from .graph import Graph, Node  # noqa: E402  (graph.py builds on the definitions above)

@@ -3,12 +3,14 @@ import ctypes
 import os
 import pathlib
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int32, c_int64,
-                    c_uint32, c_void_p)
+                    c_uint32, c_uint64, c_void_p)
 
 # dtypes, status codes and kinds (values of the header; append-only)
 RG_FLOAT32, RG_FLOAT64, RG_INT32, RG_INT64 = 0, 1, 2, 3
 RG_OK = 0
 RG_ERR_CALLBACK = 11
+RG_ERR_IO = 14
+RG_GRAPH_INPUT_GRAD = 1
 RG_KIND_PENALTY, RG_KIND_LOSS, RG_KIND_MAP = 0, 1, 2
 RG_PARAM_REAL, RG_PARAM_INT, RG_PARAM_BOOL = 0, 1, 2
 RG_PLUGIN_ABI_VERSION = 1
@@ -56,6 +58,7 @@ class rg_plugin_descriptor(Structure):
 _ARR = POINTER(rg_array)
 _NAMED = POINTER(rg_named_array)
 _HANDLE_OUT = POINTER(c_void_p)
+_NODE_OUT = POINTER(c_int64)
 
 # name: (restype, argtypes). Exactly the exported symbol set (checked by a test against nm).
 SIGNATURES = {
@@ -88,6 +91,30 @@ SIGNATURES = {
     "rg_optimizer_new": (c_int32, [c_char_p, c_char_p, c_char_p, _HANDLE_OUT]),
     "rg_optimizer_step": (c_int32, [c_void_p, _ARR, _ARR, c_int64, GRAD_FN, c_void_p, POINTER(c_double)]),
     "rg_optimizer_free": (c_int32, [c_void_p]),
+    "rg_graph_new": (c_int32, [c_uint64, _HANDLE_OUT]),
+    "rg_graph_free": (c_int32, [c_void_p]),
+    "rg_graph_input": (c_int32, [c_void_p, c_int64, c_int32, _NODE_OUT]),
+    "rg_graph_parameter": (c_int32, [c_void_p, c_char_p, POINTER(c_int64), c_int32, c_char_p, _NODE_OUT]),
+    "rg_graph_linear": (c_int32, [c_void_p, c_int64, c_int64, c_int64, _NODE_OUT]),
+    "rg_graph_embedding": (c_int32, [c_void_p, c_int64, c_int64, _NODE_OUT]),
+    "rg_graph_activation": (c_int32, [c_void_p, c_int64, c_char_p, _NODE_OUT]),
+    "rg_graph_add": (c_int32, [c_void_p, c_int64, c_int64, _NODE_OUT]),
+    "rg_graph_layer_norm": (c_int32, [c_void_p, c_int64, c_int64, c_int64, c_double, _NODE_OUT]),
+    "rg_graph_noise": (c_int32, [c_void_p, c_int64, c_char_p, _NODE_OUT]),
+    "rg_graph_op": (c_int32, [c_void_p, c_char_p, POINTER(c_int64), c_int64, POINTER(c_char_p), _NODE_OUT]),
+    "rg_graph_minimize": (c_int32, [c_void_p, c_int64]),
+    "rg_graph_feed": (c_int32, [c_void_p, c_int64, _ARR]),
+    "rg_graph_forward": (c_int32, [c_void_p, c_int32, POINTER(c_double)]),
+    "rg_graph_backward": (c_int32, [c_void_p]),
+    "rg_graph_node_shape": (c_int32, [c_void_p, c_int64, POINTER(c_int64), POINTER(c_int32)]),
+    "rg_graph_value": (c_int32, [c_void_p, c_int64, _ARR]),
+    "rg_graph_gradient": (c_int32, [c_void_p, c_int64, _ARR]),
+    "rg_graph_parameter_count": (c_int32, [c_void_p, POINTER(c_int64)]),
+    "rg_graph_parameter_at": (c_int32, [c_void_p, c_int64, POINTER(c_char_p), _NODE_OUT]),
+    "rg_graph_set_value": (c_int32, [c_void_p, c_int64, _ARR]),
+    "rg_graph_save": (c_int32, [c_void_p, c_char_p]),
+    "rg_graph_load": (c_int32, [c_void_p, c_char_p]),
+    "rg_graph_step": (c_int32, [c_void_p, c_void_p, POINTER(c_double)]),
 }
 
 
