@@ -423,6 +423,13 @@ RG_API rg_status rg_graph_activation(rg_graph *g, rg_node x, const char *spec, r
 RG_API rg_status rg_graph_add(rg_graph *g, rg_node a, rg_node b, rg_node *out);
 
 /**
+ * The mean or the sum of every value of x as a scalar node (an objective term, e.g. the
+ * surrogate batch mean of surrogate_gradient_norm). IN how: "mean" or "sum".
+ * Errors: as rg_graph_linear, plus RG_ERR_NULL (how), RG_ERR_PARAMETER (another reduction).
+ */
+RG_API rg_status rg_graph_reduce(rg_graph *g, rg_node x, const char *how, rg_node *out);
+
+/**
  * Layer norm over the features of each row: gain ⊙ (x − μ)/sqrt(σ² + eps) + bias, with gain
  * and bias holding cols values each. IN eps > 0 and finite. Errors: as rg_graph_linear, plus
  * RG_ERR_PARAMETER (eps).
@@ -558,13 +565,26 @@ RG_API rg_status rg_graph_load(rg_graph *g, const char *path);
  * graph, caller arrays (rg_optimizer_step), or parameters added later are refused; an
  * optimizer already used by rg_optimizer_step is refused here. OUT loss: optional, the
  * objective at the parameters before the step. Afterwards the nodes hold the values and
- * gradients of the step's last evaluation.
+ * gradients of the step's last evaluation. The objective's terms (in rg_graph_minimize order)
+ * are evaluated apart when the optimizer's wrapper needs it: surrogate_gradient_norm takes
+ * term 0 as the task loss and term 1 as the surrogate's batch mean G_B.
  * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (binding, no objective,
  * inputs not fed), RG_ERR_NONFINITE (the objective or a parameter's gradient became NaN/inf:
  * lower the learning rate), RG_ERR_CALLBACK, and the errors of rg_graph_forward. On any error
  * the parameters are left as they were.
  */
 RG_API rg_status rg_graph_step(rg_graph *g, rg_optimizer *opt, double *loss);
+
+/**
+ * Neighbouring conditions for a lipschitz_generator node (rg_graph_op "lipschitz_generator:
+ * neighbor=batch_knn|perturb,..."), drawn with the node's sampler from the graph's random
+ * stream: batch_knn picks one of the k nearest other conditions of the batch, perturb adds
+ * N(0, (scale·std y)²) noise. Feed the result as the node's y' input. IN y: (rows, cols) or
+ * (rows,) float32/float64. OUT y_prime: y's shape, float32 or float64.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_INVALID_ARGUMENT (not such a node; a
+ * batch with no distinct neighbour), RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_NONFINITE.
+ */
+RG_API rg_status rg_graph_neighbors(rg_graph *g, rg_node node, const rg_array *y, rg_array *y_prime);
 
 /* ===================================================================================== */
 /* Errors                                                                                 */

@@ -187,6 +187,15 @@ public func rg_graph_add(_ handle: OpaquePointer?, _ a: Int64, _ b: Int64, _ out
     addNode(handle, out) { box in try box.graph.add(try box.node(a, "a"), try box.node(b, "b")) }
 }
 
+@_cdecl("rg_graph_reduce")
+public func rg_graph_reduce(_ handle: OpaquePointer?, _ x: Int64, _ how: UnsafePointer<CChar>?,
+                            _ out: UnsafeMutablePointer<Int64>?) -> rg_status {
+    addNode(handle, out) { box in
+        let op = try ReduceOp(try string(how, "reduction"))
+        return try box.graph.custom(op, [try box.node(x, "x")])
+    }
+}
+
 @_cdecl("rg_graph_layer_norm")
 public func rg_graph_layer_norm(_ handle: OpaquePointer?, _ x: Int64, _ gain: Int64, _ bias: Int64, _ eps: Double,
                                 _ out: UnsafeMutablePointer<Int64>?) -> rg_status {
@@ -397,6 +406,30 @@ public func rg_graph_load(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>
 
 // MARK: Training
 
+@_cdecl("rg_graph_neighbors")
+public func rg_graph_neighbors(_ handle: OpaquePointer?, _ node: Int64, _ y: UnsafePointer<rg_array>?,
+                               _ out: UnsafeMutablePointer<rg_array>?) -> rg_status {
+    guarded {
+        let box = try graphBox(handle)
+        let r = try box.node(node, "node")
+        guard let op = box.graph.customOp(r) as? LipschitzGeneratorOp else {
+            throw RegulaError.invalidArgument("node \(node) is not a lipschitz_generator op")
+        }
+        guard case .real(let shape, let values) = try inputArray(y, "y") else {
+            throw RegulaError.dtype("y must be float32 or float64")
+        }
+        guard shape.count == 1 || shape.count == 2, shape[0] >= 1 else {
+            throw RegulaError.shape("y must be (rows, cols) or (rows,) with rows >= 1, got \(shape)")
+        }
+        let cols = shape.count == 2 ? shape[1] : 1
+        guard cols >= 1 else { throw RegulaError.shape("y has no columns") }
+        let neighbors = try op.neighbors(values, cols: cols, rng: &box.graph.rng)
+        try neighbors.withUnsafeBufferPointer {
+            try copyOut(Tensor(UnsafeMutablePointer(mutating: $0.baseAddress!), shape: shape), out, "y_prime")
+        }
+    }
+}
+
 @_cdecl("rg_graph_step")
 public func rg_graph_step(_ handle: OpaquePointer?, _ optimizer: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?) -> rg_status {
     guarded {
@@ -412,8 +445,10 @@ public func rg_graph_step(_ handle: OpaquePointer?, _ optimizer: OpaquePointer?,
         box.ranForward = false; box.ranBackward = false
         g.training = true
         do {
-            let value = try stepper.step {
-                let v = try Trainer.objective(g)
+            // Per-term evaluation, so termwise wrappers (surrogate_gradient_norm) get the
+            // gradients of the objective terms apart; every other step sees their sum.
+            let value = try stepper.step(terms: g.objective.count) { seeds in
+                let v = try Trainer.objective(g, weights: seeds)
                 guard v.isFinite else { throw RegulaError.nonFinite(what: "the objective", index: 0) }
                 for s in g.parameters {
                     if let i = Kernels.firstNonFinite(UnsafePointer(s.grad), count: s.count) {

@@ -149,3 +149,42 @@ public enum GraphSpecs {
         }
     }
 }
+
+/// The mean or sum of every value of a node as a scalar node (an objective term such as
+/// IGNITE's surrogate batch mean G_B = (1/|B|) Σ f(x)). Accumulated in Double.
+/// ```
+/// y = c · Σ_i x_i,  c = 1/n (mean) or 1 (sum);  ∂y/∂x_i = c
+/// ```
+public final class ReduceOp: GraphOp {
+    public let mean: Bool
+    public var label: String { mean ? "mean" : "sum" }
+    public init(mean: Bool) { self.mean = mean }
+
+    /// "mean" or "sum".
+    public convenience init(_ how: String) throws {
+        switch how {
+        case "mean": self.init(mean: true)
+        case "sum": self.init(mean: false)
+        default: throw RegulaError.invalidParameter(name: "reduction", value: how, reason: "must be mean or sum")
+        }
+    }
+
+    public func outputShape(_ inputs: [NodeShape]) throws -> NodeShape {
+        guard inputs.count == 1 else { throw GraphError.shape("\(label) takes one input") }
+        return .scalar
+    }
+
+    public func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws {
+        let x = inputs[0]
+        var s = 0.0
+        for i in 0..<x.count { s += x[i] }
+        out[0] = mean && x.count > 0 ? s / Double(x.count) : s
+    }
+
+    public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                         into inputGrads: [Tensor<Double>?]) throws {
+        guard let g = inputGrads[0], g.count > 0 else { return }
+        let c = outGrad[0] * (mean ? 1 / Double(g.count) : 1)
+        for i in 0..<g.count { g[i] += c }
+    }
+}

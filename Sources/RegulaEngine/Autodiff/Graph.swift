@@ -238,6 +238,12 @@ public final class Graph: @unchecked Sendable {
     /// The node with this index, nil when the graph has no such node.
     public func node(at index: Int) -> NodeRef? { index >= 0 && index < nodes.count ? NodeRef(index: index) : nil }
 
+    /// The op of a node built with `custom`, nil for built-in nodes.
+    public func customOp(_ r: NodeRef) -> GraphOp? {
+        if case .custom(let op) = nodes[r.index].op { return op }
+        return nil
+    }
+
     /// Whether a node is a batch input (the only nodes `feed` accepts).
     public func isInput(_ r: NodeRef) -> Bool {
         if case .input = nodes[r.index].op { return true }

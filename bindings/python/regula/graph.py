@@ -114,6 +114,14 @@ class Graph:
         """a + b (same shapes)."""
         return self._add(_L.rg_graph_add, self._node(a, "a"), self._node(b, "b"))
 
+    def mean(self, x):
+        """The mean of every value of x, a scalar node (accumulated in float64)."""
+        return self._add(_L.rg_graph_reduce, self._node(x, "x"), b"mean")
+
+    def sum(self, x):
+        """The sum of every value of x, a scalar node."""
+        return self._add(_L.rg_graph_reduce, self._node(x, "x"), b"sum")
+
     def layer_norm(self, x, gain, bias, eps=1e-5):
         return self._add(_L.rg_graph_layer_norm, self._node(x, "x"), self._node(gain, "gain"),
                          self._node(bias, "bias"), _real(eps, "eps"))
@@ -223,6 +231,14 @@ class Graph:
     def load(self, path):
         """Reads parameters saved by save(): same names and shapes, or nothing changes."""
         _check(_L.rg_graph_load(self._h, os.fsencode(path)))
+
+    def neighbors(self, node, y):
+        """Neighbouring conditions y' for a lipschitz_generator node, drawn with the node's
+        sampler (batch_knn or perturb) from the graph's random stream; feed them as its y'."""
+        y = _prepare(y, "y")
+        out = np.empty(y.shape, dtype=np.float64)
+        _check(_L.rg_graph_neighbors(self._h, self._node(node), _View(y).ref, _View(out).ref))
+        return out
 
     def step(self, optimizer):
         """One optimizer step on the graph's parameters, with training-mode forward/backward
