@@ -9,6 +9,8 @@ A thin ctypes layer over libregula.so (include/regula.h):
     l = regula.loss("softmax_cross_entropy", label_smoothing=0.1)
     v, g = l.value_and_grad(logits, labels)
     y = regula.output_map("sparsemax")(logits)
+    trainer = regula.Trainer(regula.Sequential(64, 10, widths=(128,)), penalties={"l2": 1e-4})
+    trainer.fit(x, y); trainer.evaluate(x_test, y_test)      # the model runs inside libregula
 
 Every error raises ``regula.RegulaError`` (a ValueError) with the library's message.
 """
@@ -23,7 +25,7 @@ from . import _lib
 
 __all__ = ["RegulaError", "components", "describe", "penalty", "loss", "output_map",
            "load_plugin", "register_penalty", "library_path", "Penalty", "Loss", "OutputMap",
-           "Optimizer"]
+           "Optimizer", "Sequential", "Trainer"]
 
 __version__ = "0.1.0"
 
@@ -544,3 +546,7 @@ class Optimizer:
         loss = c_double()
         _check(_L.rg_optimizer_step(self._h, ps, gs, n, fn, None, byref(loss)))
         return loss.value
+
+
+# The convenience training level (rg_trainer_*): regula.Sequential + regula.Trainer.
+from .training import Sequential, Trainer  # noqa: E402  (needs the helpers above)
