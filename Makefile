@@ -91,7 +91,7 @@ test-c: build plugins
 	.build/ctests/threads_test $(SCAD)
 	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/training_test.c $(LDFLAGS_REGULA) -o .build/ctests/training_test
 	.build/ctests/training_test
-	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lm -o .build/ctests/trainer_test
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/trainer_test
 	.build/ctests/trainer_test data/digits.csv
 	$(MAKE) --no-print-directory test-hostile
 	$(MAKE) --no-print-directory soak
@@ -149,9 +149,9 @@ check-sanitizers: build plugins
 	.build/ctests/abi_test_asan $(SCAD)
 	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/threads_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/threads_test_asan
 	.build/ctests/threads_test_asan $(SCAD)
-	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lm -o .build/ctests/trainer_test_asan
+	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/trainer_test_asan
 	.build/ctests/trainer_test_asan data/digits.csv
-	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lm -o .build/ctests/trainer_test
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/trainer_test
 	@if command -v valgrind >/dev/null; then \
 	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/penalty_demo > /dev/null && \
 	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/abi_test $(SCAD) && \

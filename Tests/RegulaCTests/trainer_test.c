@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,35 @@ static void hostile_schedule_and_free(void) {
     EXPECT_STATUS(rg_trainer_free(t), RG_OK);
 }
 
+/* Different trainers train concurrently: four threads, each with its own trainer, the same spec
+   and batches, must end with the predictions of the same run on one thread. */
+typedef struct { double probs[40 * K]; rg_status status; } thread_run;
+
+static void *train_small(void *arg) {
+    thread_run *r = (thread_run *)arg;
+    rg_trainer *t = NULL;
+    int64_t sx[2] = {40, F}, sy[1] = {40}, sp[2] = {40, K};
+    rg_array x = {X, RG_FLOAT64, 2, sx, NULL}, y = {Y, RG_INT64, 1, sy, NULL}, p = {r->probs, RG_FLOAT64, 2, sp, NULL};
+    r->status = rg_trainer_new(F, K, "widths=32;dropout=0.1;transform=mixup:alpha=0.2;total_steps=20;seed=3", &t);
+    for (int i = 0; i < 20 && r->status == RG_OK; i++) r->status = rg_trainer_step(t, &x, &y, NULL);
+    if (r->status == RG_OK) r->status = rg_trainer_predict(t, &x, &p);
+    rg_trainer_free(t);
+    return NULL;
+}
+
+static void threads(void) {
+    static thread_run ref, runs[4];
+    train_small(&ref);
+    EXPECT_STATUS(ref.status, RG_OK);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, train_small, &runs[i]);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        EXPECT_STATUS(runs[i].status, RG_OK);
+        EXPECT(memcmp(runs[i].probs, ref.probs, sizeof ref.probs) == 0, "thread %d reproduces the single-thread run", i);
+    }
+}
+
 int main(int argc, char **argv) {
     digits_run(argc > 1 ? argv[1] : "data/digits.csv");
     if (T) {
@@ -332,6 +362,7 @@ int main(int argc, char **argv) {
     }
     hostile_new();
     hostile_schedule_and_free();
+    threads();
     EXPECT_STATUS(rg_trainer_free(T), RG_OK);
     printf("trainer_test: %d passed, %d failed\n", passed, failures);
     return failures ? 1 : 0;

@@ -8,17 +8,8 @@ import Testing
 import Regula
 import RegulaEngine
 
-/// Three Gaussian blobs in 4-D (class c is shifted along axis c).
-private func blobs(_ n: Int, seed: UInt64) -> Dataset {
-    var rng = RNG(seed: seed)
-    var x = [Double](), y = [Int]()
-    for i in 0..<n {
-        let c = i % 3
-        for j in 0..<4 { x.append((j == c ? 3 : 0) + rng.normal()) }
-        y.append(c)
-    }
-    return Dataset(x: x, y: y, features: 4, classes: 3)
-}
+/// Three Gaussian blobs in 4-D (TrainerTests' fixture).
+private func blobs(_ n: Int, seed: UInt64) -> Dataset { TrainerTests().blobs(n, seed: seed) }
 
 private func values(_ s: TrainingSession, _ name: String) -> [Double] {
     let slot = s.graph.parameters.first { $0.name == name }!

@@ -49,45 +49,33 @@ def _component(ident, params):
     return ident + ":" + ",".join(_format_param(k, v) for k, v in params.items())
 
 
-def _penalty_specs(penalties, what):
-    """Penalty specs from a string, a dict {"id[@pattern]": strength or {params}}, or a list of both."""
-    if penalties is None:
+def _specs(value, what, from_dict):
+    """Spec strings from a string, a dict (each item through ``from_dict``), or a list of both."""
+    if value is None:
         return []
-    if isinstance(penalties, (str, dict)):
-        penalties = [penalties]
+    if isinstance(value, (str, dict)):
+        value = [value]
     out = []
-    for p in penalties:
-        if isinstance(p, str):
-            out.append(p)
-        elif isinstance(p, dict):
-            for key, value in p.items():
-                ident, at, pattern = str(key).partition("@")
-                if isinstance(value, dict):
-                    text = _component(ident, value)
-                elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-                    text = f"{ident}={float(value)!r}"
-                else:
-                    raise RegulaError(f"{what} {key!r}: give a strength or a dict of parameters, not {value!r}")
-                out.append(text + at + pattern)
+    for v in value:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            out += [from_dict(k, x) for k, x in v.items()]
         else:
-            raise RegulaError(f"{what}: expected spec strings or dicts, not {type(p).__name__}")
+            raise RegulaError(f"{what}: expected spec strings or dicts, not {type(v).__name__}")
     return out
 
 
-def _transform_specs(transforms):
-    if transforms is None:
-        return []
-    if isinstance(transforms, (str, dict)):
-        transforms = [transforms]
-    out = []
-    for t in transforms:
-        if isinstance(t, str):
-            out.append(t)
-        elif isinstance(t, dict):
-            out += [_component(k, v or {}) for k, v in t.items()]
-        else:
-            raise RegulaError(f"transforms: expected spec strings or dicts, not {type(t).__name__}")
-    return out
+def _penalty_spec(key, value):
+    """{"id[@pattern]": strength} or {"id[@pattern]": {params}} -> "id=strength[@pattern]"."""
+    ident, at, pattern = str(key).partition("@")
+    if isinstance(value, dict):
+        text = _component(ident, value)
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        text = f"{ident}={float(value)!r}"
+    else:
+        raise RegulaError(f"penalty {key!r}: give a strength or a dict of parameters, not {value!r}")
+    return text + at + pattern
 
 
 def _count(value, what, low):
@@ -158,9 +146,9 @@ class Trainer:
                  "epochs": self.epochs, "batch": self.batch, "seed": self.seed,
                  "total_steps": self.total_steps, **options}
         items += [_item(k, v) for k, v in named.items() if v is not None]
-        items += [_item("penalty", p) for p in _penalty_specs(penalties, "penalties")]
-        items += [_item("feature_penalty", p) for p in _penalty_specs(feature_penalties, "feature_penalties")]
-        items += [_item("transform", t) for t in _transform_specs(transforms)]
+        items += [_item("penalty", p) for p in _specs(penalties, "penalties", _penalty_spec)]
+        items += [_item("feature_penalty", p) for p in _specs(feature_penalties, "feature_penalties", _penalty_spec)]
+        items += [_item("transform", t) for t in _specs(transforms, "transforms", lambda k, v: _component(k, v or {}))]
         items += [_item("group", g) for g in ([groups] if isinstance(groups, str) else groups)]
         self.spec = ";".join(items)
         h = c_void_p()
