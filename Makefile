@@ -93,6 +93,8 @@ test-c: build plugins
 	.build/ctests/training_test
 	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/graph_test.c $(LDFLAGS_REGULA) -o .build/ctests/graph_test
 	.build/ctests/graph_test
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/trainer_test
+	.build/ctests/trainer_test data/digits.csv
 	$(MAKE) --no-print-directory test-hostile
 	$(MAKE) --no-print-directory soak
 	$(MAKE) --no-print-directory check-sanitizers
@@ -151,10 +153,15 @@ check-sanitizers: build plugins
 	.build/ctests/threads_test_asan $(SCAD)
 	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/graph_test.c $(LDFLAGS_REGULA) -o .build/ctests/graph_test_asan
 	.build/ctests/graph_test_asan
+	$(CC) $(CFLAGS_STRICT) $(SAN) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/trainer_test_asan
+	.build/ctests/trainer_test_asan data/digits.csv
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/graph_test.c $(LDFLAGS_REGULA) -o .build/ctests/graph_test
+	$(CC) $(CFLAGS_STRICT) Tests/RegulaCTests/trainer_test.c $(LDFLAGS_REGULA) -lpthread -o .build/ctests/trainer_test
 	@if command -v valgrind >/dev/null; then \
 	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/penalty_demo > /dev/null && \
 	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/abi_test $(SCAD) && \
 	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/graph_test > /dev/null && \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=3 .build/ctests/trainer_test data/digits.csv > /dev/null && \
 	  echo "valgrind memcheck: no errors, no definite leaks"; \
 	else echo "valgrind not installed: memcheck skipped"; fi
 
@@ -169,6 +176,7 @@ test-examples: build
 	$(PYENV) $(PYTHON) examples/python/train_digits.py --epochs 5 --min-accuracy 0.9
 	$(PYENV) $(PYTHON) examples/python/graph_digits.py --epochs 5 --min-accuracy 0.9 --save .build/ctests/graph_digits.params
 	$(PYENV) $(PYTHON) examples/python/torch_penalty.py --epochs 3 --min-accuracy 0.9
+	$(PYENV) $(PYTHON) examples/python/trainer_digits.py --epochs 5 --min-accuracy 0.9
 	$(CC) $(CFLAGS_STRICT) examples/c/train_digits.c $(LDFLAGS_REGULA) -o .build/ctests/train_digits
 	.build/ctests/train_digits data/digits.csv 5 0.9
 	$(SWIFT) build -c release --product regula-example

@@ -585,6 +585,118 @@ RG_API rg_status rg_graph_step(rg_graph *g, rg_optimizer *opt, double *loss);
  * batch with no distinct neighbour), RG_ERR_SHAPE, RG_ERR_DTYPE, RG_ERR_NONFINITE.
  */
 RG_API rg_status rg_graph_neighbors(rg_graph *g, rg_node node, const rg_array *y, rg_array *y_prime);
+/* Trainer: an MLP classifier with its loss, penalties, transforms and optimizer, built   */
+/* from one spec string and trained batch by batch (the convenience level; Python's       */
+/* regula.Sequential + regula.Trainer and Swift's TrainingSession are the same object).   */
+/* ===================================================================================== */
+
+typedef struct rg_trainer rg_trainer; /* a model, its optimizer state and its training counters */
+
+/** Metrics of rg_trainer_evaluate: plain data, nothing to free. */
+typedef struct rg_metrics {
+    double accuracy; /* share of rows whose arg-max class is the label */
+    double nll;      /* mean −log softmax(z)_y of the eval-mode logits z */
+    double ece;      /* expected calibration error over 15 equal-width bins of the max softmax probability */
+    int64_t count;   /* rows evaluated */
+} rg_metrics;
+
+/**
+ * Creates a trainer for `features` inputs and `classes` classes. IN spec: NULL or "" for the
+ * defaults, else ";"-separated key=value items (a key ends at its first "="), e.g.
+ *   "widths=256,128;activation=relu;dropout=0.1;layer_norm=true;
+ *    loss=softmax_cross_entropy:label_smoothing=0.1;penalty=l2=1e-4@layer*.weight;
+ *    penalty=l1-prox:strength=1e-4@output.weight;transform=sam:rho=0.05;optimizer=adamw;
+ *    lr=1e-3;weight_decay=0.01;schedule=cosine;warmup=0;batch=32;epochs=40;total_steps=2000;seed=0"
+ * Model keys [defaults]: widths [256] (comma-separated hidden widths, each 1..65536; "" or none: a
+ * linear model), activation [relu] (relu, gelu, tanh, identity, or a registered map id[:params]),
+ * dropout [0], layer_norm [false], residual [false], gaussian_noise [0], gaussian_dropout [0],
+ * quant_bits [none], quant_mode [fake_quant | uniform_noise]. Objective: loss
+ * [softmax_cross_entropy] (id[:params]), output_map [none]; repeatable penalty items:
+ * "id=strength", "id-prox=strength" (a proximal step after each update), "id:name=value,...",
+ * each optionally followed by "@pattern", a glob on parameter names ("*" any run, "?" one
+ * character; names layerN.weight, layerN.bias, layerN.norm.gain, layerN.norm.bias, output.weight,
+ * output.bias); without a pattern a penalty acts on every weight matrix. feature_penalty items act
+ * on the penultimate features. Optimizer: optimizer [adam | adamw | sgd], lr [1e-3], momentum
+ * [0.9], nesterov [false], beta1 [0.9], beta2 [0.999], eps [1e-8], weight_decay [0.01] (adamw),
+ * schedule [cosine | constant | step], warmup [0 steps], step_every [30 epochs], step_gamma [0.1],
+ * repeatable transform items (the specs of rg_optimizer_new plus the model and batch transforms:
+ * mixup, avmixup, vat, vat_ent, autosparse_ga, qreg, lora_dropout, ...) and group items
+ * ("pattern:lr_scale=0.1,decay=false", pattern = a substring of parameter names). Run: epochs [40]
+ * (with total_steps: ceil(total_steps / epochs) steps per epoch), total_steps [none], batch [32]
+ * (for callers that batch, such as the Python binding's fit), seed [0] (initialisation, dropout,
+ * noise and batch transforms: the same seed and calls give the same results).
+ * Inputs are used as given: scale them before stepping. schedule=cosine or step (and
+ * smcp_soft_mask) need the run's length: total_steps, or rg_trainer_plan before the first step.
+ * IN features: 1..2^24. IN classes: 2..65536. OUT out: a new handle, freed with rg_trainer_free.
+ * Thread safety: reentrant. Errors: RG_ERR_NULL, RG_ERR_INVALID_ARGUMENT (a malformed item, a key
+ * given twice, sizes out of range, a model above 2^25 parameters), RG_ERR_UNKNOWN_PARAMETER (an
+ * unknown key, or a component parameter), RG_ERR_PARAMETER (a value of the wrong type or out of
+ * range), RG_ERR_UNKNOWN_ID (a loss, map, penalty or transform id), RG_ERR_UNSUPPORTED
+ * (pseudo_label_mixup: it needs the whole training set at once).
+ */
+RG_API rg_status rg_trainer_new(int64_t features, int64_t classes, const char *spec, rg_trainer **out);
+
+/**
+ * Plans the run: `epochs` epochs of `steps_per_epoch` steps, counted from the first step (e.g.
+ * ceil(rows / batch) steps per epoch). The cosine and step schedules, SMCP's mask ramp,
+ * AutoSparse's annealing and the "epoch" state of stateful losses and maps follow the plan; the
+ * epoch counter is steps taken ÷ steps_per_epoch. Overrides total_steps. Without a plan and without
+ * total_steps the epoch counter stays 0.
+ * Thread safety: one thread per handle at a time. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE,
+ * RG_ERR_INVALID_ARGUMENT (a count < 1 or above 2^40).
+ */
+RG_API rg_status rg_trainer_plan(rg_trainer *t, int64_t steps_per_epoch, int64_t epochs);
+
+/**
+ * One optimizer step on a batch, in train mode (dropout and noise on). IN x: (n, features) float32
+ * or float64, any strides. IN labels: (n,) or (n, 1), int32/int64, or float32/float64 holding
+ * integers, each in 0..classes-1. OUT loss: optional (NULL), the objective at the parameters before
+ * the step (the task loss, flooded if asked, plus the penalties). The spec's batch transforms
+ * (mixup, avmixup, vat), schedules and stateful updates apply; computation is in float64.
+ * Ownership: nothing is kept after the call. Thread safety: one thread per handle at a time.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_DTYPE, RG_ERR_SHAPE (x not (n, features),
+ * labels of another length), RG_ERR_NONFINITE (x or float labels, with the flat index),
+ * RG_ERR_INVALID_ARGUMENT (an empty batch, a label that is not a class index, named by its index;
+ * a schedule that needs a plan; a loss that became non-finite), RG_ERR_CALLBACK (a plugin
+ * component failed). On an error the parameters are left as they were.
+ */
+RG_API rg_status rg_trainer_step(rg_trainer *t, const rg_array *x, const rg_array *labels, double *loss);
+
+/**
+ * Accuracy, NLL and ECE of the eval-mode model (dropout and noise off) on x with labels (as in
+ * rg_trainer_step; at least one row). OUT out: the metrics.
+ * Thread safety: one thread per handle at a time. Errors: as rg_trainer_step.
+ */
+RG_API rg_status rg_trainer_evaluate(rg_trainer *t, const rg_array *x, const rg_array *labels, rg_metrics *out);
+
+/**
+ * Class probabilities of the eval-mode model: softmax of the logits (the probabilities
+ * rg_trainer_evaluate scores, whatever loss or output map trained them). IN x: as in
+ * rg_trainer_step (n may be 0). OUT probs: C-contiguous (n, classes) array with x's dtype.
+ * Thread safety: one thread per handle at a time. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE,
+ * RG_ERR_DTYPE, RG_ERR_SHAPE, RG_ERR_NONFINITE, RG_ERR_INVALID_ARGUMENT (probs misaligned).
+ */
+RG_API rg_status rg_trainer_predict(rg_trainer *t, const rg_array *x, rg_array *probs);
+
+/**
+ * Saves the model's parameters (names, shapes, float64 values) to the file at `path`, written to
+ * path.tmp and renamed, so `path` never holds half a file. The optimizer's state is not saved.
+ * Thread safety: one thread per handle at a time. Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE,
+ * RG_ERR_IO (the file cannot be written).
+ */
+RG_API rg_status rg_trainer_save(rg_trainer *t, const char *path);
+
+/**
+ * Loads parameters saved by rg_trainer_save from a trainer with the same model: every parameter
+ * must be in the file with the same shape and finite values, and the file may hold no others.
+ * Nothing changes on an error. Thread safety: one thread per handle at a time.
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_IO (missing, truncated or foreign file, a
+ * missing or extra parameter), RG_ERR_SHAPE (a parameter of another shape), RG_ERR_NONFINITE.
+ */
+RG_API rg_status rg_trainer_load(rg_trainer *t, const char *path);
+
+/** Frees a trainer. rg_trainer_free(NULL) is a no-op. Errors: RG_ERR_INVALID_HANDLE. */
+RG_API rg_status rg_trainer_free(rg_trainer *t);
 
 /* ===================================================================================== */
 /* Errors                                                                                 */

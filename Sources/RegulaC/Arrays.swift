@@ -136,6 +136,13 @@ struct Layout {
         default: Double(raw.loadUnaligned(fromByteOffset: offset * 8, as: Int64.self))
         }
     }
+
+    /// An integer element (int32/int64 arrays) read exactly, not through Double (INT64_MAX
+    /// would round to 2^63, which no Int holds).
+    func loadInteger(_ raw: UnsafeRawPointer, _ offset: Int) -> Int {
+        dtype == RG_INT32 ? Int(raw.loadUnaligned(fromByteOffset: offset * 4, as: Int32.self))
+                          : Int(raw.loadUnaligned(fromByteOffset: offset * 8, as: Int64.self))
+    }
 }
 
 /// A float input: validated, finite, contiguous (copied when strided or misaligned).
@@ -190,7 +197,7 @@ func inputArray(_ p: UnsafePointer<rg_array>?, _ what: String) throws -> InputAr
     let offs = l.offsets()
     if l.dtype == RG_INT32 || l.dtype == RG_INT64 {
         var v = [Int](); v.reserveCapacity(l.count)
-        for off in offs { v.append(Int(l.load(raw!, off))) }
+        for off in offs { v.append(l.loadInteger(raw!, off)) }
         return .index(shape: l.shape, values: v)
     }
     var v = [Double](); v.reserveCapacity(l.count)

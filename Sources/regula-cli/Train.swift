@@ -114,23 +114,24 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Batch size (the last batch may be smaller).")
     var batch = 32
 
+    /// The options as trainer-spec items (`TrainSpec`, the parser the C ABI and Python use too).
+    var specItems: [(String, String)] {
+        var items: [(String, String)] = [
+            ("widths", widths), ("activation", activation), ("dropout", "\(dropout)"),
+            ("gaussian_noise", "\(gaussianNoise)"), ("gaussian_dropout", "\(gaussianDropout)"), ("quant_mode", quantMode),
+            ("layer_norm", "\(layerNorm)"), ("residual", "\(residual)"), ("optimizer", optimizer), ("lr", "\(lr)"),
+            ("momentum", "\(momentum)"), ("nesterov", "\(nesterov)"), ("weight_decay", "\(weightDecay)"),
+            ("schedule", schedule), ("warmup", "\(warmup)"), ("step_every", "\(stepEvery)"), ("step_gamma", "\(stepGamma)"),
+            ("epochs", "\(epochs)"), ("batch", "\(batch)"),
+        ]
+        if let quantBits { items.append(("quant_bits", "\(quantBits)")) }
+        items += group.map { ("group", $0) }
+        return items
+    }
+
     func config() throws -> TrainConfig {
-        var c = TrainConfig()
-        let ws = try widths.split(separator: ",").map { s -> Int in
-            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("bad width '\(s)'") }
-            return v
-        }
-        let act = Activation(rawValue: activation)
-        c.model = ModelSpec(widths: ws, activation: act ?? .identity, dropout: dropout, layerNorm: layerNorm, residual: residual,
-                            activationMap: act == nil ? activation : nil, gaussianNoise: gaussianNoise,
-                            gaussianDropout: gaussianDropout, quantBits: quantBits,
-                            quantUniformNoise: quantMode == "uniform_noise")
-        guard ["fake_quant", "uniform_noise"].contains(quantMode) else { throw ValidationError("--quant-mode must be fake_quant or uniform_noise") }
-        c.optimizer = optimizer; c.lr = lr; c.momentum = momentum; c.nesterov = nesterov
-        c.weightDecay = weightDecay; c.schedule = schedule; c.warmup = warmup
-        c.stepEvery = stepEvery; c.stepGamma = stepGamma
-        c.groups = try group.map(ParamGroup.parse)
-        c.epochs = epochs; c.batch = batch; c.scaling = scaling
+        var c = try TrainSpec.config(specItems)
+        c.scaling = scaling  // a data option of Trainer.run, checked there
         return c
     }
 }
@@ -140,7 +141,10 @@ struct Train: ParsableCommand {
         abstract: "Train an MLP classifier (default: UCI digits) and report accuracy, calibration and weight structure.",
         discussion: """
         Penalties attach to every weight matrix: --penalty l2=1e-4, --penalty l1-prox=1e-4 (proximal step), \
-        --penalty 'elastic_net:strength=1e-4,l1_ratio=0.3'. Transforms: --transform clip_global_norm:max_norm=1, \
+        --penalty 'elastic_net:strength=1e-4,l1_ratio=0.3'; '@pattern' restricts one to the parameters whose \
+        name matches a glob (* any run, ? one character): --penalty 'l2=1e-4@layer*.weight', \
+        --penalty 'l1-prox:strength=1e-4@output.weight' (names: layerN.weight/bias, layerN.norm.gain/bias, \
+        output.weight/bias). Transforms: --transform clip_global_norm:max_norm=1, \
         --transform sam:rho=0.05, --transform flooding:b=0.02 (see `regula train --list-transforms`).
         """)
 
@@ -153,7 +157,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("output-map"), help: "A registered output map applied to the logits before the loss.")
     var outputMap: String?
 
-    @Option(help: "Penalty on the weight matrices (repeatable).")
+    @Option(help: "Penalty on the weight matrices, or with @pattern on the matching parameters (repeatable).")
     var penalty: [String] = []
 
     @Option(name: .customLong("feature-penalty"), help: "Penalty on the penultimate features, e.g. least_volume=1e-3 (repeatable).")
@@ -182,10 +186,11 @@ struct Train: ParsableCommand {
             }
             return
         }
-        var c = try modelOptions.config()
-        c.loss = loss; c.outputMap = outputMap; c.transforms = transform; c.seed = seed
-        c.penalties = try penalty.map(PenaltySpec.parse)
-        c.featurePenalties = try featurePenalty.map(PenaltySpec.parse)
+        var items = modelOptions.specItems + [("loss", loss), ("seed", "\(seed)")]
+        if let outputMap { items.append(("output_map", outputMap)) }
+        items += penalty.map { ("penalty", $0) } + featurePenalty.map { ("feature_penalty", $0) } + transform.map { ("transform", $0) }
+        var c = try TrainSpec.config(items)
+        c.scaling = modelOptions.scaling
         let (train, test, path) = try dataOptions.load()
         let report = try Trainer.run(train: train, test: test, config: c) { e in
             guard !quiet else { return }

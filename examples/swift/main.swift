@@ -1,5 +1,5 @@
-// Regula from Swift: the registry, a graph built by hand and trained with a stepper, and the
-// one-call Trainer, on the bundled digits.
+// Regula from Swift: the registry, a graph built by hand and trained with a stepper, and a
+// TrainingSession (step, evaluate, predict, save, load, fit), on the bundled digits.
 //
 //     swift run regula-example [data/digits.csv] [epochs] [min_accuracy]   (exit 1 below it)
 
@@ -77,21 +77,52 @@ do {
         print("  epoch \(epoch): objective \(String(total / Double(train.count)).prefix(6))  test accuracy \(String(graphAccuracy).prefix(6))")
     }
 
-    // 3. The same kind of run in one call: Trainer builds the classifier from a config.
-    var config = TrainConfig()
-    config.model = ModelSpec(widths: [96])
-    config.loss = "softmax_cross_entropy:label_smoothing=0.1"
-    config.penalties = [try PenaltySpec.parse("l2=1e-4"), try PenaltySpec.parse("l1-prox=1e-4")]
-    config.transforms = ["clip_global_norm:max_norm=5"]
-    config.lr = 3e-3
-    config.epochs = epochs
-    config.seed = 7
-    let report = try Trainer.run(train: rawTrain, test: rawTest, config: config)
-    print("Trainer.run: test accuracy \(String(report.test.accuracy).prefix(6)), ECE \(String(report.test.ece).prefix(6)), "
-          + "\(report.steps) steps in \(String(report.seconds).prefix(4)) s")
+    // 3. The same kind of model as a TrainingSession: one spec string (or a TrainConfig) builds the
+    //    model, loss, penalties (by parameter-name pattern), transforms and optimizer; you step it
+    //    on your batches, evaluate, predict, save and load.
+    let spec = """
+        widths=96;loss=softmax_cross_entropy:label_smoothing=0.1;penalty=l2=1e-4@layer*.weight;\
+        penalty=l1-prox=1e-4@output.weight;transform=clip_global_norm:max_norm=5;lr=3e-3;batch=32;epochs=\(epochs)
+        """
+    let session = try TrainingSession(features: train.features, classes: train.classes, spec: spec + ";seed=7")
+    try session.plan(stepsPerEpoch: perEpoch, epochs: epochs)  // the cosine schedule's length
+    print("session: \(spec)")
+    for epoch in 1...epochs {
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+        var total = 0.0
+        for start in stride(from: 0, to: order.count, by: 32) {
+            let rows = Array(order[start..<min(start + 32, order.count)])
+            let batch = train.subset(rows)
+            total += try session.step(x: batch.x, labels: batch.y) * Double(rows.count)
+        }
+        let m = try session.evaluate(test)
+        print("  epoch \(epoch): objective \(String(total / Double(train.count)).prefix(6))  test accuracy \(String(m.accuracy).prefix(6))")
+    }
+    let metrics = try session.evaluate(test)
+    print("session: test accuracy \(String(metrics.accuracy).prefix(6)), NLL \(String(metrics.nll).prefix(6)), "
+          + "ECE \(String(metrics.ece).prefix(6)), \(session.steps) steps")
+    let firstFive = test.subset(Array(0..<5))
+    let probabilities = try session.predict(x: firstFive.x)  // softmax rows, eval mode
+    let predicted = (0..<5).map { i in (0..<test.classes).max { probabilities[i * test.classes + $0] < probabilities[i * test.classes + $1] }! }
+    print("  first test images: predicted \(predicted), true \(firstFive.y)")
 
-    print("test accuracy \(String(graphAccuracy).prefix(6)) (graph), \(String(report.test.accuracy).prefix(6)) (Trainer)")
-    if min(graphAccuracy, report.test.accuracy) < minAccuracy { fail("test accuracy below \(minAccuracy)") }
+    let path = "/tmp/regula-example-\(getpid()).rgp"
+    defer { unlink(path) }
+    try session.save(to: path)
+    let restored = try TrainingSession(features: train.features, classes: train.classes, spec: spec + ";seed=8")
+    try restored.load(from: path)
+    guard try restored.predict(x: test.x) == session.predict(x: test.x) else { fail("the loaded session predicts differently") }
+    print("  saved to \(path); a fresh session loaded it and predicts identically")
+
+    // 4. Or let the session run the epochs: fit plans the schedule from the data and shuffles.
+    let fitted = try TrainingSession(features: train.features, classes: train.classes, spec: spec + ";seed=7")
+    try fitted.fit(train)
+    let fitAccuracy = try fitted.evaluate(test).accuracy
+    print("fit: test accuracy \(String(fitAccuracy).prefix(6))")
+
+    print("test accuracy \(String(graphAccuracy).prefix(6)) (graph), \(String(metrics.accuracy).prefix(6)) (session steps), "
+          + "\(String(fitAccuracy).prefix(6)) (fit)")
+    if min(graphAccuracy, metrics.accuracy, fitAccuracy) < minAccuracy { fail("test accuracy below \(minAccuracy)") }
 } catch {
     fail("error: \(error)")
 }

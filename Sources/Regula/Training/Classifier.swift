@@ -94,20 +94,33 @@ public struct LoRASpec: Sendable, Equatable {
 }
 
 /// A penalty on the weight matrices: added to the objective (its gradient) or applied as a
-/// proximal step after each update.
+/// proximal step after each update. Without a `pattern` it acts on every weight matrix; with
+/// one, on the parameters whose name matches it (`*` any run of characters, `?` one character,
+/// the whole name: `layer*.weight`, `output.weight`, `layer?.bias`).
 public struct PenaltySpec: Sendable, Equatable {
     public var id: String
     /// Parameter text for the registry ("strength=1e-4,q=0.5").
     public var params: String
     public var prox: Bool
+    /// A glob on parameter names (nil: every weight matrix).
+    public var pattern: String?
 
-    public init(id: String, params: String = "", prox: Bool = false) {
-        self.id = id; self.params = params; self.prox = prox
+    public init(id: String, params: String = "", prox: Bool = false, pattern: String? = nil) {
+        self.id = id; self.params = params; self.prox = prox; self.pattern = pattern
     }
 
-    /// Parses `id=strength`, `id-prox=strength`, `id:name=value,...` or `id`.
+    /// Parses `id=strength`, `id-prox=strength`, `id:name=value,...` or `id`, each optionally
+    /// followed by `@pattern` (`l2=1e-4@layer*.weight`, `l1-prox:strength=1e-4@output.weight`).
     public static func parse(_ text: String) throws -> PenaltySpec {
         var head = text.trimmingSpaces(), params = ""
+        var pattern: String? = nil
+        if let at = head.lastIndex(of: "@") {
+            let p = String(head[head.index(after: at)...]).trimmingSpaces()
+            guard !p.isEmpty, !p.contains(where: { $0 == " " || $0 == "," || $0 == ";" || $0 == "=" }) else {
+                throw RegulaError.invalidArgument("penalty '\(text)': '@' must be followed by a parameter-name pattern such as layer*.weight")
+            }
+            pattern = p; head = String(head[..<at])
+        }
         if let c = head.firstIndex(of: ":") {
             params = String(head[head.index(after: c)...]); head = String(head[..<c])
         } else if let e = head.firstIndex(of: "=") {
@@ -121,11 +134,26 @@ public struct PenaltySpec: Sendable, Equatable {
         let prox = head.hasSuffix("-prox")
         if prox { head.removeLast(5) }
         guard !head.isEmpty else { throw RegulaError.invalidArgument("penalty '\(text)' has no id") }
-        return PenaltySpec(id: head, params: params, prox: prox)
+        return PenaltySpec(id: head, params: params, prox: prox, pattern: pattern)
     }
 
     public var description: String {
-        (prox ? "\(id)-prox" : id) + (params.isEmpty ? "" : ":" + params)
+        (prox ? "\(id)-prox" : id) + (params.isEmpty ? "" : ":" + params) + (pattern.map { "@" + $0 } ?? "")
+    }
+
+    /// Whether `name` matches the glob `pattern` as a whole: `*` matches any run of characters
+    /// (dots included), `?` exactly one, everything else itself.
+    public static func matches(_ pattern: String, _ name: String) -> Bool {
+        let p = Array(pattern.unicodeScalars), n = Array(name.unicodeScalars)
+        var i = 0, j = 0, star = -1, mark = 0
+        while j < n.count {  // greedy with one backtrack point: linear in practice, never exponential
+            if i < p.count && (p[i] == "?" || (p[i] != "*" && p[i] == n[j])) { i += 1; j += 1 }
+            else if i < p.count && p[i] == "*" { star = i; mark = j; i += 1 }
+            else if star >= 0 { i = star + 1; mark += 1; j = mark }
+            else { return false }
+        }
+        while i < p.count && p[i] == "*" { i += 1 }
+        return i == p.count
     }
 }
 
@@ -147,6 +175,10 @@ public final class Classifier {
     public let softMaskOps: [(op: SoftChannelMask, weight: NodeRef)]
     /// Prox steps to run after each update.
     public let proxSteps: [ProxStep]
+    /// Every parameter node by name, in creation order.
+    public let parameterNodes: [(name: String, node: NodeRef)]
+    /// The parameters each weight penalty (its spec's description) acts on, in spec order.
+    public let penaltyTargets: [(penalty: String, parameters: [String])]
     /// The target input holds probabilities rather than labels.
     public let softTargets: Bool
     /// VAT: the input of the clean predictions and the index of the VAT objective term.
@@ -180,12 +212,19 @@ public final class Classifier {
         var effective: [NodeRef] = []
         /// The weights a layer uses: AutoSparse thresholding, then quantisation noise.
         var masks: [(op: SoftChannelMask, weight: NodeRef)] = []
+        var named: [(name: String, node: NodeRef)] = []
+        /// A parameter, recorded by name (penalty patterns select from these).
+        func param(_ name: String, _ shape: [Int], _ initializer: Initializer, decay: Bool? = nil) -> NodeRef {
+            let r = g.parameter(name, shape: shape, initializer, decay: decay)
+            named.append((name, r))
+            return r
+        }
         func layerWeights(_ w: NodeRef, _ name: String, rows: Int, cols: Int, output: Bool = false) throws -> NodeRef {
             var e = w
             if let l = model.lora {
                 if l.freezeBase { g.parameters.last(where: { $0.name == "\(name).weight" })?.lrScale = 0 }
-                let a = g.parameter("\(name).lora_a", shape: [l.rank, cols], .kaimingUniform, decay: false)
-                let b = g.parameter("\(name).lora_b", shape: [rows, l.rank], .zeros, decay: false)  // PEFT: ΔW = 0 at start
+                let a = param("\(name).lora_a", [l.rank, cols], .kaimingUniform, decay: false)
+                let b = param("\(name).lora_b", [rows, l.rank], .zeros, decay: false)  // PEFT: ΔW = 0 at start
                 e = try g.custom(LoRADropout(p: l.p, scale: l.alpha / Double(l.rank), seed: seed &+ UInt64(g.parameters.count)), [e, a, b])
             }
             if let m = model.softMask {
@@ -194,7 +233,7 @@ public final class Classifier {
                 e = try g.custom(op, [e])
             }
             if let a = model.autoSparse {
-                let s = g.parameter("\(name).threshold", shape: [model.autoSparsePerRow ? rows : 1], .constant(a.thresholdInit))
+                let s = param("\(name).threshold", [model.autoSparsePerRow ? rows : 1], .constant(a.thresholdInit))
                 let op = AutoSparseThreshold(alpha: a.alpha0)
                 sparseOps.append(op)
                 e = try g.custom(op, [e, s])
@@ -208,12 +247,12 @@ public final class Classifier {
         var layers: [(weight: NodeRef, bias: NodeRef, norm: (gain: NodeRef, bias: NodeRef)?)] = []  // effective weights
         for (i, w) in model.widths.enumerated() {
             guard w > 0 else { throw RegulaError.invalidParameter(name: "widths", value: String(w), reason: "must be > 0") }
-            let wn = g.parameter("layer\(i).weight", shape: [w, width], .kaimingNormal)
-            let bn = g.parameter("layer\(i).bias", shape: [w], .zeros)
+            let wn = param("layer\(i).weight", [w, width], .kaimingNormal)
+            let bn = param("layer\(i).bias", [w], .zeros)
             weights.append(("layer\(i)", wn))
             let e = try layerWeights(wn, "layer\(i)", rows: w, cols: width)
-            let norm = model.layerNorm ? (g.parameter("layer\(i).norm.gain", shape: [w], .constant(1)),
-                                          g.parameter("layer\(i).norm.bias", shape: [w], .zeros)) : nil
+            let norm = model.layerNorm ? (param("layer\(i).norm.gain", [w], .constant(1)),
+                                          param("layer\(i).norm.bias", [w], .zeros)) : nil
             layers.append((e, bn, norm))
             width = w
         }
@@ -241,8 +280,8 @@ public final class Classifier {
         }
         let h = try hidden(x)
         let penultimate = model.featureDropout > 0 ? try g.dropout(h, p: model.featureDropout) : h  // penalties see h
-        let wo = g.parameter("output.weight", shape: [classes, width], .xavierNormal)
-        let bo = g.parameter("output.bias", shape: [classes], .zeros)
+        let wo = param("output.weight", [classes, width], .xavierNormal)
+        let bo = param("output.bias", [classes], .zeros)
         weights.append(("output", wo))
         let eo = try layerWeights(wo, "output", rows: classes, cols: width, output: true)
         logits = try g.linear(penultimate, eo, bo)
@@ -278,16 +317,33 @@ public final class Classifier {
             try g.minimize(try g.custom(SquaredDifferenceOp(scale: c), [try g.linear(try g.gaussianNoise(h, sigma: j.sigma), eo, bo), logits]))
         }
         var prox: [ProxStep] = []
+        var attached: [(penalty: String, parameters: [String])] = []
         for p in penalties {
             let instance = try Registry.shared.penalty(p.id, p.params)
-            if p.prox { prox.append(try ProxStep(instance)); continue }
+            var targets = weights.map { (name: "\($0.0).weight", node: $0.1) }
+            if let pattern = p.pattern {
+                targets = named.filter { PenaltySpec.matches(pattern, $0.name) }
+                guard !targets.isEmpty else {
+                    throw RegulaError.invalidArgument("penalty '\(p.description)': '\(pattern)' matches no parameter (names: "
+                        + named.map(\.name).joined(separator: ", ") + ")")
+                }
+            }
+            attached.append((p.description, targets.map(\.name)))
+            if p.prox {
+                let names = Set(targets.map(\.name))
+                prox.append(try p.pattern == nil ? ProxStep(instance) : ProxStep(instance, on: { names.contains($0.name) }))
+                continue
+            }
             guard instance.info.inputs.allSatisfy({ !$0.required }) else {
                 throw RegulaError.invalidArgument("penalty '\(p.id)' needs per-call inputs; it cannot be attached to weights")
             }
-            for (_, w) in weights { try g.minimize(try g.custom(PenaltyOp(instance), [w])) }
+            for t in targets { try g.minimize(try g.custom(PenaltyOp(instance), [t.node])) }
         }
         for p in featurePenalties {
             guard !p.prox else { throw RegulaError.invalidArgument("feature penalty '\(p.id)': a prox acts on weights, not on features") }
+            guard p.pattern == nil else {
+                throw RegulaError.invalidArgument("feature penalty '\(p.description)': a pattern selects parameters; feature penalties act on the penultimate features")
+            }
             let instance = try Registry.shared.penalty(p.id, p.params)
             var names: [String] = [], nodes: [NodeRef] = []
             for input in instance.info.inputs {
@@ -303,5 +359,7 @@ public final class Classifier {
         softMaskOps = masks
         mapOps = maps
         proxSteps = prox
+        parameterNodes = named
+        penaltyTargets = attached
     }
 }

@@ -454,8 +454,8 @@ public enum TransformCatalog {
 /// Builds a `Stepper` from text specs (for the C ABI and other text front ends): the base
 /// optimizer by name, its settings as "name=value,..." and the transform specs.
 public enum OptimizerFactory {
-    /// The settings `make` accepts.
-    public static let params: [ParamSpec] = [
+    /// The base optimizer's settings (also keys of a trainer spec, `TrainSpec`).
+    public static let optimizerParams: [ParamSpec] = [
         .real("lr", 1e-3, min: 0, minOpen: true, "base learning rate"),
         .real("momentum", 0.9, min: 0, max: 1, maxOpen: true, "sgd momentum μ"),
         .bool("nesterov", false, "sgd Nesterov momentum"),
@@ -463,6 +463,10 @@ public enum OptimizerFactory {
         .real("beta2", 0.999, min: 0, max: 1, maxOpen: true, "adam β2"),
         .real("eps", 1e-8, min: 0, minOpen: true, "adam ε (> 0: ε = 0 divides 0 by 0 on a zero gradient)"),
         .real("weight_decay", 0.01, min: 0, "adamw's decoupled λ"),
+    ]
+
+    /// The settings `make` accepts.
+    public static let params: [ParamSpec] = optimizerParams + [
         .choice("schedule", ["constant", "cosine", "step"], "learning-rate decay"),
         .int("warmup", 0, min: 0, "linear warmup steps"),
         .int("total_steps", 1, min: 1, "steps of the cosine decay (warmup included)"),

@@ -10,6 +10,8 @@ A thin ctypes layer over libregula.so (include/regula.h):
     v, g = l.value_and_grad(logits, labels)
     y = regula.output_map("sparsemax")(logits)
     g = regula.Graph(seed=0)            # a model as an autodiff graph (regula.graph)
+    trainer = regula.Trainer(regula.Sequential(64, 10, widths=(128,)), penalties={"l2": 1e-4})
+    trainer.fit(x, y); trainer.evaluate(x_test, y_test)      # the model runs inside libregula
 
 Every error raises ``regula.RegulaError`` (a ValueError) with the library's message.
 """
@@ -24,7 +26,7 @@ from . import _lib
 
 __all__ = ["RegulaError", "components", "describe", "penalty", "loss", "output_map",
            "load_plugin", "register_penalty", "library_path", "Penalty", "Loss", "OutputMap",
-           "Optimizer", "Graph", "Node"]
+           "Optimizer", "Graph", "Node", "Sequential", "Trainer"]
 
 __version__ = "0.1.0"
 
@@ -548,3 +550,5 @@ class Optimizer:
 
 
 from .graph import Graph, Node  # noqa: E402  (graph.py builds on the definitions above)
+# The convenience training level (rg_trainer_*): regula.Sequential + regula.Trainer.
+from .training import Sequential, Trainer  # noqa: E402  (needs the helpers above)

@@ -120,6 +120,23 @@ SIGNATURES = {
 }
 
 
+class rg_metrics(Structure):
+    _fields_ = [("accuracy", c_double), ("nll", c_double), ("ece", c_double), ("count", c_int64)]
+
+
+# Trainer section (rg_trainer_*), kept apart from the table above to ease merges.
+SIGNATURES.update({
+    "rg_trainer_new": (c_int32, [c_int64, c_int64, c_char_p, _HANDLE_OUT]),
+    "rg_trainer_plan": (c_int32, [c_void_p, c_int64, c_int64]),
+    "rg_trainer_step": (c_int32, [c_void_p, _ARR, _ARR, POINTER(c_double)]),
+    "rg_trainer_evaluate": (c_int32, [c_void_p, _ARR, _ARR, POINTER(rg_metrics)]),
+    "rg_trainer_predict": (c_int32, [c_void_p, _ARR, _ARR]),
+    "rg_trainer_save": (c_int32, [c_void_p, c_char_p]),
+    "rg_trainer_load": (c_int32, [c_void_p, c_char_p]),
+    "rg_trainer_free": (c_int32, [c_void_p]),
+})
+
+
 def _candidates():
     env = os.environ.get("REGULA_LIBRARY")
     if env:

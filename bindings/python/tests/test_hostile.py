@@ -110,6 +110,8 @@ CASES = {
     "labels_out_of_range": "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.array([0, 3])), 'index 1')",
     "labels_negative": "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.array([-1, 0])), 'index 0')",
     "labels_huge": "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.array([0, 2**40])))",
+    "labels_int64_extremes": "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.array([0, 2**63 - 1])), 'index 1')\n"
+                             "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.array([-2**63, 0])), 'index 0')",
     "labels_wrong_length": "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.array([0, 1, 2])))",
     "target_wrong_shape": "bad(lambda: regula.loss('softmax_cross_entropy').value(W, np.zeros((3, 2))))",
     "missing_target": "bad(lambda: regula.loss('softmax_cross_entropy').value(W))",
