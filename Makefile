@@ -112,7 +112,7 @@ soak: build
 # `make test`); `make fuzz` is the long run (FUZZ_LONG seconds per target). Findings land in
 # .build/fuzz/artifacts/: add them to Tests/Fuzz/regressions/TARGET/ once fixed.
 FUZZ_DIR     := .build/fuzz
-FUZZ_TARGETS := params descriptor arrays
+FUZZ_TARGETS := params descriptor arrays specs
 FUZZ_SECONDS ?= 20
 FUZZ_LONG    ?= 600
 FUZZ_CC      ?= $(dir $(realpath $(shell command -v $(SWIFT))))clang

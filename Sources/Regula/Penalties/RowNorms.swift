@@ -17,13 +17,23 @@ func radialValueAndGradient<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, axis: Gro
     let (m, n) = w.matrix
     var total = 0.0
     if axis == .rows {
-        for i in 0..<m {
-            let row = w.data + i * n, grow = g.data + i * n
-            let (v, f) = psi(Kernels.sumOfSquares(row, count: n).squareRoot(), n)
-            total += v
-            let s = scale * f
-            for j in 0..<n { grow[j] = T(s * row[j].double) }
+        // One pass over memory: each row is read for its norm and scaled while still in cache.
+        // Rows split over the workers above the size threshold; chunk totals add in order.
+        var partial = [Double](repeating: 0, count: Parallel.workers)
+        partial.withUnsafeMutableBufferPointer { part in
+            Parallel.chunks(m, minimum: Swift.max(2, Parallel.threshold / Swift.max(n, 1))) { c, range in
+                var sub = 0.0
+                for i in range {
+                    let row = w.data + i * n, grow = g.data + i * n
+                    let (v, f) = psi(Kernels.sumOfSquares(row, count: n).squareRoot(), n)
+                    sub += v
+                    let s = scale * f
+                    for j in 0..<n { grow[j] = T(s * row[j].double) }
+                }
+                part[c] = sub
+            }
         }
+        for p in partial { total += p }
     } else {
         var sq = [Double](repeating: 0, count: n)
         for i in 0..<m { for j in 0..<n { let x = w.data[i * n + j].double; sq[j] += x * x } }
@@ -40,11 +50,13 @@ func radialValueAndGradient<T: Scalar>(_ w: Tensor<T>, _ g: Tensor<T>, axis: Gro
 func radialProx<T: Scalar>(_ v: Tensor<T>, _ out: Tensor<T>, axis: GroupAxis, _ shrink: (Double, Int) -> Double) {
     let (m, n) = v.matrix
     if axis == .rows {
-        for i in 0..<m {
-            let row = v.data + i * n, orow = out.data + i * n
-            let r = Kernels.sumOfSquares(row, count: n).squareRoot()
-            let f = r > 0 ? shrink(r, n) / r : 0
-            for j in 0..<n { orow[j] = T(f * row[j].double) }
+        Parallel.chunks(m, minimum: Swift.max(2, Parallel.threshold / Swift.max(n, 1))) { _, range in
+            for i in range {
+                let row = v.data + i * n, orow = out.data + i * n
+                let r = Kernels.sumOfSquares(row, count: n).squareRoot()
+                let f = r > 0 ? shrink(r, n) / r : 0
+                for j in 0..<n { orow[j] = T(f * row[j].double) }
+            }
         }
     } else {
         var sq = [Double](repeating: 0, count: n)
