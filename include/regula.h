@@ -691,7 +691,7 @@ RG_API rg_status rg_trainer_save(rg_trainer *t, const char *path);
  * must be in the file with the same shape and finite values, and the file may hold no others.
  * Nothing changes on an error. Thread safety: one thread per handle at a time.
  * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_IO (missing, truncated or foreign file, a
- * missing or extra parameter), RG_ERR_SHAPE (a parameter of another shape), RG_ERR_NONFINITE.
+ * missing or extra parameter, a NaN/inf value), RG_ERR_SHAPE (a parameter of another shape).
  */
 RG_API rg_status rg_trainer_load(rg_trainer *t, const char *path);
 

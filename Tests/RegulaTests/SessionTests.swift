@@ -77,7 +77,7 @@ private func tempPath(_ name: String) -> String { "/tmp/regula-session-\(getpid(
         stored[1].values[2] = .nan
         try ParameterFile.write(stored, to: path)
         let before = try b.predict(x: test.x)
-        #expect(throws: RegulaError.nonFinite(what: "parameter '\(stored[1].name)' in '\(path)'", index: 2)) { try b.load(from: path) }
+        #expect(throws: GraphError.io("'\(path)': parameter '\(stored[1].name)' holds a non-finite value at index 2")) { try b.load(from: path) }
         #expect(try b.predict(x: test.x) == before)
     }
 

@@ -386,17 +386,9 @@ public final class TrainingSession {
     /// optimizer's state and op state outside parameters (SMCP masks) are not saved.
     public func save(to path: String) throws { try graph.saveParameters(to: path) }
 
-    /// Loads parameters saved from a session with the same model (names and shapes must agree,
-    /// values must be finite). Nothing changes on an error.
-    public func load(from path: String) throws {
-        let saved = values(graph.parameters)
-        try graph.loadParameters(from: path)
-        for s in graph.parameters {
-            guard let i = Kernels.firstNonFinite(UnsafePointer(s.value), count: s.count) else { continue }
-            restore(graph.parameters, saved)
-            throw RegulaError.nonFinite(what: "parameter '\(s.name)' in '\(path)'", index: i)
-        }
-    }
+    /// Loads parameters saved from a session with the same model (names and shapes must agree;
+    /// a non-finite value makes the file invalid). Nothing changes on an error.
+    public func load(from path: String) throws { try graph.loadParameters(from: path) }
 
     func values(_ slots: [ParameterSlot]) -> [[Double]] { slots.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) } }
 
