@@ -44,6 +44,9 @@ public struct TrainConfig: Sendable {
     /// Feature scaling from the training part: "standardize" (per-feature mean/std), "max"
     /// (divide by the largest absolute training value), "none".
     public var scaling = "max"
+    /// Precision of the linear layers' matrix products (`.float32`: sgemm, about twice as fast;
+    /// parameters, optimizer state and everything else stay float64).
+    public var precision: Precision = .float64
 
     public init() {}
 }
@@ -197,6 +200,7 @@ public enum Trainer {
         }
         let range = (lo: train.x.min() ?? 0, hi: train.x.max() ?? 0)  // AVmixup's clip range
         let g = model.graph
+        g.precision = c.precision
         for rule in c.groups {
             for slot in g.parameters where slot.name.contains(rule.pattern) {
                 if let s = rule.lrScale { slot.lrScale = s }
