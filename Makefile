@@ -190,13 +190,21 @@ check-docs: build
 	@$(CLI) describe --all --markdown | diff -u docs/catalogue.md - > /dev/null \
 	  || { echo "docs/catalogue.md is stale: run 'make docs'"; $(CLI) describe --all --markdown | diff -u docs/catalogue.md - | head -20; exit 1; }
 
-# Benchmarks side by side with NumPy and JAX (installed into a venv of its own when missing).
+# Benchmarks side by side with NumPy, JAX and PyTorch CPU (installed into a venv of its own when
+# missing; a framework that cannot be installed is reported as absent), plus the training step
+# of `regula bench train` against the same MLP in PyTorch and JAX.
 BENCH_VENV := .build/bench-venv
+TORCH_PIN  := torch==2.13.0+cpu
 bench: build
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c "import jax" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q "jax[cpu]" \
 	  || echo "JAX could not be installed: benchmarks run without it"
-	REGULA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python $(BENCH_VENV)/bin/python bench/bench.py --output docs/performance.md
+	@$(BENCH_VENV)/bin/python -c "import torch" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q "$(TORCH_PIN)" \
+	  || echo "PyTorch could not be installed: benchmarks run without it"
+	@$(BENCH_VENV)/bin/python -c "import entmax" 2>/dev/null || ! $(BENCH_VENV)/bin/python -c "import torch" 2>/dev/null \
+	  || $(BENCH_VENV)/bin/python -m pip install -q entmax || echo "entmax could not be installed: its columns are skipped"
+	REGULA_LIBRARY=$(abspath $(LIB)) REGULA_CLI=$(abspath $(CLI)) PYTHONPATH=bindings/python \
+	  $(BENCH_VENV)/bin/python bench/bench.py --output docs/performance.md
 
 # Grokking on modular addition (bench/grokking): float32 softmax CE vs StableMax vs perp_grad.
 # About 10 minutes on two idle cores; docs/results.md records a run.

@@ -370,6 +370,14 @@ typedef int64_t rg_node;          /* a node of one graph: its index in build ord
 RG_API rg_status rg_graph_new(uint64_t seed, rg_graph **out);
 
 /**
+ * Precision of the graph's linear layers (matrix products): "f64" (default, dgemm) or "f32"
+ * (sgemm on float32 copies of the operands, results widened back: about twice the speed,
+ * float32 rounding in the products; values, gradients and optimizer state stay float64).
+ * Errors: RG_ERR_NULL, RG_ERR_INVALID_HANDLE, RG_ERR_PARAMETER.
+ */
+RG_API rg_status rg_graph_set_precision(rg_graph *g, const char *precision);
+
+/**
  * Frees a graph and everything it owns (parameter names returned by rg_graph_parameter_at
  * included). rg_graph_free(NULL) is a no-op. An optimizer bound to the graph refuses further
  * steps. Errors: RG_ERR_INVALID_HANDLE.

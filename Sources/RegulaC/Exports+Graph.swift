@@ -118,6 +118,19 @@ public func rg_graph_new(_ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePoint
     guarded { try storeHandle(out) { GraphBox(seed: seed) } }
 }
 
+@_cdecl("rg_graph_set_precision")
+public func rg_graph_set_precision(_ handle: OpaquePointer?, _ precision: UnsafePointer<CChar>?) -> rg_status {
+    guarded {
+        let box = try graphBox(handle)
+        let text = try string(precision, "precision")
+        guard let p = Precision(rawValue: text) else {
+            throw RegulaError.invalidParameter(name: "precision", value: text, reason: "must be f64 or f32")
+        }
+        box.graph.precision = p
+        box.ranForward = false; box.ranBackward = false
+    }
+}
+
 @_cdecl("rg_graph_free")
 public func rg_graph_free(_ handle: OpaquePointer?) -> rg_status {
     guarded { try Handles.shared.free(UnsafeMutableRawPointer(handle), as: GraphBox.self, "graph") }

@@ -80,6 +80,7 @@ private func createGlobals() {
     _ = versionString
     warmDescribe()
     _ = Parallel.workers
+    BLAS.sleepWhenIdle()  // before the library's first BLAS call
 }
 
 func ensureGlobals() { pthread_once(&firstUse, createGlobals) }

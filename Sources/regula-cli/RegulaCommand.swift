@@ -1,10 +1,11 @@
-// regula — the command line: list, describe, check, demo, version.
+// regula — the command line: list, describe, check, demo, train, compare, bench, version.
 
 #if canImport(Glibc)
 import Glibc
 #endif
 import ArgumentParser
 import Regula
+import RegulaEngine
 
 @main
 struct RegulaCommand: ParsableCommand {
@@ -12,9 +13,14 @@ struct RegulaCommand: ParsableCommand {
         commandName: "regula",
         abstract: "The regularization literature as one verified library.",
         version: RegulaInfo.version,
-        subcommands: [List.self, Describe.self, Check.self, Demo.self, Train.self, Compare.self, Version.self],
+        subcommands: [List.self, Describe.self, Check.self, Demo.self, Train.self, Compare.self, Bench.self, Version.self],
         defaultSubcommand: nil
     )
+
+    static func main() {
+        BLAS.sleepWhenIdle()  // before any BLAS work: idle OpenBLAS workers must not spin beside the engine's loops
+        main(nil)
+    }
 }
 
 struct Version: ParsableCommand {

@@ -7,8 +7,9 @@ import RegulaEngine
 import Glibc
 #endif
 
-/// ½ Σ (x − t)² over a batch node and a target node of the same shape (a test-only op).
-private final class SquaredError: GraphOp {
+/// ½ Σ (x − t)² over a batch node and a target node of the same shape (a test-only op, shared by
+/// the engine tests).
+final class SquaredError: GraphOp {
     let label = "squared_error"
     func outputShape(_ inputs: [NodeShape]) throws -> NodeShape { .scalar }
     func forward(_ inputs: [Tensor<Double>], into out: Tensor<Double>, training: Bool) throws {

@@ -62,12 +62,14 @@ public struct Checker {
         }
     }
 
-    func checkParams(_ e: Entry) -> String {
+    /// The parameters the checks construct a component with (penalties at strength 1).
+    public func checkParams(_ e: Entry) -> String {
         guard e.info.kind == .penalty, !e.check.params.contains("strength=") else { return e.check.params }
         return e.check.params.isEmpty ? "strength=1" : "strength=1," + e.check.params
     }
 
-    func sample(_ e: Entry, shape: [Int], seed: UInt64) -> Sample {
+    /// A valid random input of `shape` for a component (the entry's own sampler when it has one).
+    public func sample(_ e: Entry, shape: [Int], seed: UInt64) -> Sample {
         var rng = RNG(seed: seed &* 7919 &+ 17)
         if let s = e.check.sample { return s(&rng, shape) }
         let x = NDArray<Double>(shape: shape)

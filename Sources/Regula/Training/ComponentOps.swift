@@ -19,6 +19,17 @@ func lossTarget(_ t: Tensor<Double>, classes: Int) throws -> InputArray {
     return .real(shape: [rows, cols], values: Array(t.buffer))
 }
 
+extension GraphOp {
+    /// The backward of an op whose forward saved its gradient with respect to input 0: that
+    /// gradient times the output's seed, added or written (`overwrite`); other inputs get none.
+    fileprivate func scaledBackward(_ grad: NDArray<Double>?, _ outGrad: Tensor<Double>, _ inputGrads: [Tensor<Double>?],
+                                    _ overwrite: [Bool]) {
+        clear(inputGrads, overwrite, from: grad == nil ? 0 : 1)
+        guard let gx = inputGrads[0], let g = grad else { return }
+        Kernels.addScaled(outGrad[0], g.storage.baseAddress!, into: gx.data, count: gx.count, accumulate: !overwrite[0])
+    }
+}
+
 /// A loss node: inputs (logits or map output (batch, K), target (batch, 1 or K)); output the
 /// reduced loss (a scalar). The forward keeps the loss's gradient, the backward scales it.
 public final class LossOp: GraphOp {
@@ -55,9 +66,12 @@ public final class LossOp: GraphOp {
 
     public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
                          into inputGrads: [Tensor<Double>?]) throws {
-        guard let gz = inputGrads[0], let g = grad else { return }
-        let s = outGrad[0]
-        for i in 0..<gz.count { gz[i] += s * g[i] }
+        try backward(inputs, output: output, outGrad: outGrad, into: inputGrads, overwrite: [false, false])
+    }
+
+    public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                         into inputGrads: [Tensor<Double>?], overwrite: [Bool]) throws {
+        scaledBackward(grad, outGrad, inputGrads, overwrite)  // the target gets no gradient
     }
 }
 
@@ -83,11 +97,17 @@ public final class MapOp: GraphOp {
 
     public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
                          into inputGrads: [Tensor<Double>?]) throws {
+        try backward(inputs, output: output, outGrad: outGrad, into: inputGrads, overwrite: [false])
+    }
+
+    public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                         into inputGrads: [Tensor<Double>?], overwrite: [Bool]) throws {
         guard let gx = inputGrads[0] else { return }
+        if overwrite[0] { return try map.vjp(inputs[0], cotangent: outGrad, into: gx) }  // straight into the gradient
         if scratch?.shape != gx.shape { scratch = NDArray(shape: gx.shape) }
         let s = scratch!.tensor
         try map.vjp(inputs[0], cotangent: outGrad, into: s)
-        for i in 0..<gx.count { gx[i] += s[i] }
+        Kernels.addScaled(1, s.data, into: gx.data, count: gx.count)
     }
 }
 
@@ -128,8 +148,11 @@ public final class PenaltyOp: GraphOp {
 
     public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
                          into inputGrads: [Tensor<Double>?]) throws {
-        guard let gw = inputGrads[0], let g = grad else { return }
-        let s = outGrad[0]
-        for i in 0..<gw.count { gw[i] += s * g[i] }
+        try backward(inputs, output: output, outGrad: outGrad, into: inputGrads, overwrite: inputGrads.map { _ in false })
+    }
+
+    public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                         into inputGrads: [Tensor<Double>?], overwrite: [Bool]) throws {
+        scaledBackward(grad, outGrad, inputGrads, overwrite)  // side inputs get no gradient
     }
 }

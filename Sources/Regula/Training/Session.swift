@@ -90,6 +90,7 @@ public final class TrainingSession {
             throw RegulaError.invalidArgument("mixup, avmixup and pseudo_label_mixup all transform the batch: give one")
         }
         let g = model.graph
+        g.precision = c.precision
         for rule in c.groups {
             for slot in g.parameters where slot.name.contains(rule.pattern) {
                 if let s = rule.lrScale { slot.lrScale = s }

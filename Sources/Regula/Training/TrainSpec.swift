@@ -30,6 +30,7 @@ public enum TrainSpec {
         .int("batch", 32, min: 1, "batch size of fit"),
         .int("total_steps", nil, min: 1, "the run's length in steps when fit does not plan it"),
         .int("seed", 0, min: 0, "seed of initialisation, batch order, dropout and noise"),
+        .choice("precision", ["f64", "f32"], "matrix products of the linear layers: f64, or f32 (sgemm; everything else stays float64)"),
     ]
 
     /// The repeatable keys, parsed as PenaltySpec, transform specs and ParamGroup.
@@ -111,6 +112,7 @@ public enum TrainSpec {
         case "batch": c.batch = try p.int(key)
         case "total_steps": c.totalSteps = try p.int(key)
         case "seed": c.seed = UInt64(try p.int(key))
+        case "precision": c.precision = try p.string(key) == "f32" ? .float32 : .float64
         default: throw RegulaError.internal("trainer spec key '\(key)' is listed but not applied")
         }
     }

@@ -48,6 +48,9 @@ public struct TrainConfig: Sendable {
     /// Feature scaling from the training part: "standardize" (per-feature mean/std), "max"
     /// (divide by the largest absolute training value), "none".
     public var scaling = "max"
+    /// Precision of the linear layers' matrix products (`.float32`: sgemm, about twice as fast;
+    /// parameters, optimizer state and everything else stay float64).
+    public var precision: Precision = .float64
 
     public init() {}
 }

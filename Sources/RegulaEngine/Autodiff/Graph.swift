@@ -39,6 +39,38 @@ public protocol GraphOp: AnyObject {
     /// gradient get nil). `output` holds the forward result of the same run.
     func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
                   into inputGrads: [Tensor<Double>?]) throws
+    /// The same, where `overwrite[i]` says that no gradient has reached `inputGrads[i]` yet in this
+    /// pass: it holds stale values, and the op writes Jᵢᵀ · outGrad over every entry instead of
+    /// adding (which saves clearing the buffer and reading it back). The default clears those
+    /// buffers and calls `backward`; ops whose gradient is a scaled copy implement it.
+    func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                  into inputGrads: [Tensor<Double>?], overwrite: [Bool]) throws
+}
+
+extension GraphOp {
+    public func backward(_ inputs: [Tensor<Double>], output: Tensor<Double>, outGrad: Tensor<Double>,
+                         into inputGrads: [Tensor<Double>?], overwrite: [Bool]) throws {
+        clear(inputGrads, overwrite)
+        try backward(inputs, output: output, outGrad: outGrad, into: inputGrads)
+    }
+
+    /// Zeroes the gradients marked `overwrite` from slot `start` on (an op that writes only some
+    /// of its inputs' gradients clears the others).
+    public func clear(_ inputGrads: [Tensor<Double>?], _ overwrite: [Bool], from start: Int = 0) {
+        for k in start..<Swift.min(inputGrads.count, overwrite.count) where overwrite[k] {
+            if let g = inputGrads[k] { g.data.update(repeating: 0, count: g.count) }
+        }
+    }
+}
+
+/// The precision of a graph's linear layers (matrix products). Everything else, parameters and
+/// optimizer state included, stays float64.
+public enum Precision: String, Sendable, CaseIterable {
+    /// dgemm on the float64 values.
+    case float64 = "f64"
+    /// sgemm on float32 copies of the operands (kept in per-node scratch, converted each run),
+    /// results widened back to float64: about twice the FLOP rate, float32 rounding in the products.
+    case float32 = "f32"
 }
 
 /// Elementwise activations with a defined backward.
@@ -108,7 +140,8 @@ public final class ParameterSlot: @unchecked Sendable {
     public let count: Int
     public let value: UnsafeMutablePointer<Double>
     public let grad: UnsafeMutablePointer<Double>
-    /// Scratch for the optimizer's direction (same size).
+    /// Scratch for the optimizer's direction (same size; the fused update of `Stepper` does
+    /// without it and leaves it as it was).
     public let direction: UnsafeMutablePointer<Double>
     /// Weight decay applies (decoupled_weight_decay, l2_grad). Default: matrices yes, vectors
     /// (biases, norm gains) no.
@@ -131,9 +164,9 @@ public final class ParameterSlot: @unchecked Sendable {
     public var gradTensor: Tensor<Double> { Tensor(grad, shape: shape, owner: self) }
 }
 
-/// A growable Double buffer (reallocated only when a larger batch arrives).
-final class Buffer {
-    var data: UnsafeMutablePointer<Double>
+/// A growable buffer (reallocated only when a larger batch arrives).
+final class Buffer<T: Scalar> {
+    var data: UnsafeMutablePointer<T>
     var capacity: Int
     init(_ n: Int) {
         capacity = Swift.max(n, 1)
@@ -147,6 +180,14 @@ final class Buffer {
     }
     func zero(_ n: Int) { data.update(repeating: 0, count: n) }
     deinit { data.deallocate() }
+}
+
+/// Float32 scratch of a linear node in `Precision.float32` mode, allocated on first use and
+/// grown only with the batch: the input (kept for dW), the product (also dy in backward), dx
+/// and dW. The weight's float32 copy lives on the weight node (`Node.weight32`), converted once
+/// per forward run even when several layers share the weight.
+final class LinearScratch {
+    let x = Buffer<Float>(0), y = Buffer<Float>(0), dx = Buffer<Float>(0), dw = Buffer<Float>(0)
 }
 
 /// A static computation graph (ggml's model: build the nodes once, then for each batch feed the
@@ -177,10 +218,19 @@ public final class Graph: @unchecked Sendable {
         let shape: NodeShape
         var needsGrad = false
         var rows = 0
-        let value: Buffer
-        let grad: Buffer
+        let value: Buffer<Double>
+        let grad: Buffer<Double>
         /// Saved forward quantities (dropout mask, layer-norm statistics).
-        let aux: Buffer
+        let aux: Buffer<Double>
+        /// Float32 mode: a linear node's scratch; the float32 copy of a weight node's value and
+        /// the forward run it was converted in; whether this linear node's last forward ran in float32.
+        var linear32: LinearScratch?
+        var weight32: Buffer<Float>?
+        var weight32Run = -1
+        var ranFloat32 = false
+        /// Backward: the gradient buffer holds this pass's sum so far (false: stale contents, to
+        /// be overwritten or cleared by the first op that reaches it).
+        var gradReady = false
         init(op: Op, inputs: [Int], shape: NodeShape) {
             self.op = op; self.inputs = inputs; self.shape = shape
             let rows: Int
@@ -214,8 +264,12 @@ public final class Graph: @unchecked Sendable {
     public var training = true
     /// Batch size of the last run.
     public private(set) var batch = 0
+    /// Precision of the linear layers' matrix products (can change between runs).
+    public var precision: Precision
+    /// Forward runs so far (tags the float32 weight copies of the current run).
+    var runs = 0
 
-    public init(seed: UInt64 = 0) { rng = RNG(seed: seed) }
+    public init(seed: UInt64 = 0, precision: Precision = .float64) { rng = RNG(seed: seed); self.precision = precision }
 
     // MARK: Building
 
@@ -394,6 +448,7 @@ public final class Graph: @unchecked Sendable {
     /// Runs every node forward for the fed batch; returns the sum of the objective terms.
     @discardableResult
     public func forward() throws -> Double {
+        runs &+= 1
         for n in nodes {
             switch n.shape.rows {
             case .fixed(let r): n.rows = r
@@ -417,20 +472,40 @@ public final class Graph: @unchecked Sendable {
         if let seeds, seeds.count != objective.count {
             throw GraphError.value("\(seeds.count) seeds for \(objective.count) objective terms")
         }
+        // Gradient buffers are not cleared up front: the first op to reach one either overwrites
+        // it (matrix products with beta = 0, ReLU) or clears it then (`accumulator`); buffers no
+        // op reached are cleared at the end. That saves a pass over every parameter.
         for n in nodes where n.needsGrad {
-            if case .parameter = n.op { n.g.update(repeating: 0, count: n.count); continue }
-            n.grad.reserve(n.count); n.grad.zero(n.count)
+            n.gradReady = false
+            if case .parameter = n.op { continue }
+            n.grad.reserve(n.count)
         }
         for (k, r) in objective.enumerated() where nodes[r.index].needsGrad {
-            nodes[r.index].g[0] += seeds?[k] ?? 1
+            accumulator(nodes[r.index])[0] += seeds?[k] ?? 1
         }
         for i in stride(from: nodes.count - 1, through: 0, by: -1) {
             let n = nodes[i]
             switch n.op {
             case .parameter, .input: continue
-            default: if n.needsGrad { try backward(n) }
+            default:
+                if n.needsGrad {
+                    _ = accumulator(n)  // dy of a node no op reached is 0
+                    try backward(n)
+                }
             }
         }
+        for n in nodes where n.needsGrad && !n.gradReady { _ = accumulator(n) }
+    }
+
+    /// A node's gradient buffer, ready to accumulate into: cleared on the first request of a
+    /// backward pass.
+    func accumulator(_ n: Node) -> UnsafeMutablePointer<Double> {
+        let g = n.g
+        if !n.gradReady {
+            Parallel.chunks(n.count) { _, r in (g + r.lowerBound).update(repeating: 0, count: r.count) }
+            n.gradReady = true
+        }
+        return g
     }
 
     /// Forward and backward in one call; returns the objective.

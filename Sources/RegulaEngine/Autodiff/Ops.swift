@@ -5,6 +5,26 @@ import Glibc
 #endif
 
 extension Graph {
+    /// A linear node's float32 scratch (allocated on its first float32 run).
+    func scratch32(_ n: Node) -> LinearScratch {
+        if let s = n.linear32 { return s }
+        let s = LinearScratch()
+        n.linear32 = s
+        return s
+    }
+
+    /// The float32 copy of a weight node's value for this forward run (converted once per run).
+    func weight32(_ w: Node) -> UnsafeMutablePointer<Float> {
+        let b = w.weight32 ?? Buffer<Float>(w.count)
+        w.weight32 = b
+        if w.weight32Run != runs {
+            b.reserve(w.count)
+            Convert.narrow(w.v, b.data, count: w.count)
+            w.weight32Run = runs
+        }
+        return b.data
+    }
+
     func forward(_ n: Node) throws {
         let x = nodes[n.inputs.first ?? 0]
         let y = n.v, rows = n.rows, cols = n.shape.cols
@@ -14,12 +34,20 @@ extension Graph {
         case .linear(let bias):
             // y (B×out) = x (B×in) · Wᵀ (in×out)
             let w = nodes[n.inputs[1]], k = x.shape.cols
-            BLAS.gemm(.none, .transpose, m: rows, n: cols, k: k, alpha: 1, x.v, lda: k, w.v, ldb: k,
-                      beta: 0, y, ldc: cols)
-            if bias {
-                let b = nodes[n.inputs[2]].v
-                for i in 0..<rows { let r = y + i * cols; for j in 0..<cols { r[j] += b[j] } }
+            n.ranFloat32 = precision == .float32
+            if n.ranFloat32 {
+                // sgemm on float32 copies: x is kept for dW, y is widened back to float64.
+                let s = scratch32(n), w32 = weight32(w)
+                s.x.reserve(rows * k); s.y.reserve(rows * cols)
+                Convert.narrow(x.v, s.x.data, count: rows * k)
+                BLAS.gemm(.none, .transpose, m: rows, n: cols, k: k, alpha: 1, s.x.data, lda: k, w32, ldb: k,
+                          beta: 0, s.y.data, ldc: cols)
+                Convert.widen(s.y.data, y, count: rows * cols)
+            } else {
+                BLAS.gemm(.none, .transpose, m: rows, n: cols, k: k, alpha: 1, x.v, lda: k, w.v, ldb: k,
+                          beta: 0, y, ldc: cols)
             }
+            if bias { Kernels.addRowVector(nodes[n.inputs[2]].v, into: y, rows: rows, cols: cols) }
         case .embedding:
             let table = nodes[n.inputs[1]]
             let vocab = table.rows
@@ -33,7 +61,7 @@ extension Graph {
         case .activation(let f):
             let xv = x.v
             switch f {
-            case .relu: for i in 0..<n.count { y[i] = Swift.max(xv[i], 0) }
+            case .relu: Kernels.relu(xv, into: y, count: n.count)
             case .tanh: for i in 0..<n.count { y[i] = tanh(xv[i]) }
             case .identity: y.update(from: xv, count: n.count)
             case .gelu:
@@ -95,22 +123,50 @@ extension Graph {
     func backward(_ n: Node) throws {
         let x = nodes[n.inputs.first ?? 0]
         let dy = n.g, rows = n.rows, cols = n.shape.cols
+        // Linear and ReLU write a gradient no op has reached yet (`gradReady` false) instead of
+        // adding to it; every other op adds into cleared buffers.
+        switch n.op {
+        case .linear(let bias): if bias { _ = accumulator(nodes[n.inputs[2]]) }
+        case .activation(.relu), .custom: break
+        default: for i in n.inputs where nodes[i].needsGrad { _ = accumulator(nodes[i]) }
+        }
         switch n.op {
         case .input, .parameter:
             return
         case .linear(let bias):
             let w = nodes[n.inputs[1]], k = x.shape.cols
-            if x.needsGrad {  // dx (B×in) += dy (B×out) · W (out×in)
-                BLAS.gemm(.none, .none, m: rows, n: k, k: cols, alpha: 1, dy, lda: cols, w.v, ldb: k,
-                          beta: 1, x.g, ldc: k)
-            }
-            if w.needsGrad {  // dW (out×in) += dyᵀ (out×B) · x (B×in)
-                BLAS.gemm(.transpose, .none, m: cols, n: k, k: rows, alpha: 1, dy, lda: cols, x.v, ldb: k,
-                          beta: 1, w.g, ldc: k)
+            if n.ranFloat32, let s = n.linear32, let w32 = w.weight32?.data {
+                // The same products in float32 (x and W as converted by this run's forward);
+                // each result is widened into (or added to) the float64 gradient.
+                Convert.narrow(dy, s.y.data, count: rows * cols)
+                if x.needsGrad {
+                    s.dx.reserve(rows * k)
+                    BLAS.gemm(.none, .none, m: rows, n: k, k: cols, alpha: 1, s.y.data, lda: cols, w32, ldb: k,
+                              beta: 0, s.dx.data, ldc: k)
+                    Convert.widen(s.dx.data, x.g, count: rows * k, accumulate: x.gradReady)
+                    x.gradReady = true
+                }
+                if w.needsGrad {
+                    s.dw.reserve(cols * k)
+                    BLAS.gemm(.transpose, .none, m: cols, n: k, k: rows, alpha: 1, s.y.data, lda: cols, s.x.data, ldb: k,
+                              beta: 0, s.dw.data, ldc: k)
+                    Convert.widen(s.dw.data, w.g, count: cols * k, accumulate: w.gradReady)
+                    w.gradReady = true
+                }
+            } else {
+                if x.needsGrad {  // dx (B×in) += dy (B×out) · W (out×in)
+                    BLAS.gemm(.none, .none, m: rows, n: k, k: cols, alpha: 1, dy, lda: cols, w.v, ldb: k,
+                              beta: x.gradReady ? 1 : 0, x.g, ldc: k)
+                    x.gradReady = true
+                }
+                if w.needsGrad {  // dW (out×in) += dyᵀ (out×B) · x (B×in)
+                    BLAS.gemm(.transpose, .none, m: cols, n: k, k: rows, alpha: 1, dy, lda: cols, x.v, ldb: k,
+                              beta: w.gradReady ? 1 : 0, w.g, ldc: k)
+                    w.gradReady = true
+                }
             }
             if bias, nodes[n.inputs[2]].needsGrad {
-                let db = nodes[n.inputs[2]].g
-                for i in 0..<rows { let r = dy + i * cols; for j in 0..<cols { db[j] += r[j] } }
+                Kernels.addColumnSums(dy, rows: rows, cols: cols, into: nodes[n.inputs[2]].g)
             }
         case .embedding:
             let table = nodes[n.inputs[1]]
@@ -123,7 +179,9 @@ extension Graph {
             guard x.needsGrad else { return }
             let xv = x.v, dx = x.g, y = n.v
             switch f {
-            case .relu: for i in 0..<n.count where xv[i] > 0 { dx[i] += dy[i] }  // relu'(0) = 0
+            case .relu:  // relu'(0) = 0
+                Kernels.reluBackward(xv, dy, into: dx, count: n.count, accumulate: x.gradReady)
+                x.gradReady = true
             case .tanh: for i in 0..<n.count { dx[i] += dy[i] * (1 - y[i] * y[i]) }
             case .identity: for i in 0..<n.count { dx[i] += dy[i] }
             case .gelu:
@@ -174,7 +232,13 @@ extension Graph {
         case .custom(let op):
             let ins = n.inputs.map { nodes[$0].valueTensor }
             let grads: [Tensor<Double>?] = n.inputs.map { nodes[$0].needsGrad ? nodes[$0].gradTensor : nil }
-            try op.backward(ins, output: n.valueTensor, outGrad: n.gradTensor, into: grads)
+            // An input listed twice: the first slot may overwrite, the second must add.
+            let overwrite = n.inputs.indices.map { k in
+                let i = n.inputs[k]
+                return nodes[i].needsGrad && !nodes[i].gradReady && !n.inputs[..<k].contains(i)
+            }
+            try op.backward(ins, output: n.valueTensor, outGrad: n.gradTensor, into: grads, overwrite: overwrite)
+            for i in n.inputs where nodes[i].needsGrad { nodes[i].gradReady = true }
         }
     }
 }

@@ -97,6 +97,22 @@ extension Kernels {
         }
     }
 
+    /// y[i] += a · x[i] (a backward pass adding a saved gradient into an accumulator), or
+    /// y[i] = a · x[i] without `accumulate`: 8 lanes at a time, split across the cores above the
+    /// threshold; rounding is that of the scalar loop.
+    public static func addScaled(_ a: Double, _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int,
+                                 accumulate: Bool = true) {
+        Parallel.chunks(count) { _, r in
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                let v = a * load8(x + i)
+                store8(accumulate ? load8(y + i) + v : v, y + i)
+                i += 8
+            }
+            while i < r.upperBound { y[i] = accumulate ? y[i] + a * x[i] : a * x[i]; i += 1 }
+        }
+    }
+
     /// Σ x[i]² in Double.
     @inlinable
     public static func sumOfSquares<T: Scalar>(_ x: UnsafePointer<T>, count: Int) -> Double {

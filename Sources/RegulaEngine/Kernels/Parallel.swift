@@ -14,12 +14,18 @@ public enum Parallel {
         return Swift.max(1, Swift.min(n, 8))
     }()
 
+    /// At most this many workers split a loop (1...workers; `regula bench --threads` sets it
+    /// together with OpenBLAS's thread count). Set it before work starts, not during.
+    nonisolated(unsafe) public static var limit: Int = workers {
+        didSet { limit = Swift.max(1, Swift.min(limit, workers)) }
+    }
+
     /// Runs `body(chunk, range)` over `0..<count` split into contiguous chunks, one per worker
     /// when `count >= threshold`. Chunk `c` always covers the same range for a given count, so
     /// results combined in chunk order are deterministic.
     public static func chunks(_ count: Int, minimum: Int = threshold,
                               _ body: (Int, Range<Int>) -> Void) {
-        let parts = count >= minimum ? Swift.min(workers, Swift.max(1, count / (minimum / 2))) : 1
+        let parts = count >= minimum ? Swift.min(limit, Swift.max(1, count / (minimum / 2))) : 1
         if parts <= 1 { body(0, 0..<count); return }
         let size = (count + parts - 1) / parts
         withoutActuallyEscaping(body) { body in
@@ -60,3 +66,14 @@ public enum Parallel {
         }
     }
 }
+
+/// 8 lanes from memory of any alignment.
+@inlinable @inline(__always)
+func load8<T: SIMDScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self) }
+
+@inlinable @inline(__always)
+func load8<T: SIMDScalar>(_ p: UnsafeMutablePointer<T>) -> SIMD8<T> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self) }
+
+/// 8 lanes to memory of any alignment.
+@inlinable @inline(__always)
+func store8<T: SIMDScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self) }

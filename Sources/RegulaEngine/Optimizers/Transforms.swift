@@ -203,6 +203,10 @@ public final class Stepper: @unchecked Sendable {
     /// Gradient evaluations made (wrappers add theirs).
     public private(set) var evaluations = 0
 
+    /// λ of the fused update when the direction stage is empty (0) or one decoupled weight
+    /// decay; nil when other direction transforms need the direction buffers.
+    private let fusedDecay: Double?
+
     public init(params: [ParameterSlot], optimizer: Optimizer, schedule: Schedule,
                 transforms: [StepTransform] = [], wrapper: GradientWrapper? = nil) {
         self.params = params; self.optimizer = optimizer; self.schedule = schedule
@@ -210,6 +214,12 @@ public final class Stepper: @unchecked Sendable {
             ($0.element.stage, $0.offset) < ($1.element.stage, $1.offset)
         }.map(\.element)
         self.wrapper = wrapper
+        let direction = transforms.filter { $0.stage == .direction }
+        switch direction.count {
+        case 0: fusedDecay = 0
+        case 1: fusedDecay = (direction[0] as? DecoupledWeightDecay)?.lambda
+        default: fusedDecay = nil
+        }
     }
 
     /// Takes one step. `evaluate` fills every slot's grad at the current values and returns
@@ -246,11 +256,15 @@ public final class Stepper: @unchecked Sendable {
     /// The gradient transforms, the optimizer's direction and the update, then the post steps.
     private func update(_ ctx: StepContext) throws {
         for t in transforms where t.stage < .direction { try t.apply(params, ctx) }
-        try optimizer.directions(params)
-        for t in transforms where t.stage == .direction { try t.apply(params, ctx) }
-        for p in params {
-            let eta = ctx.lr * p.lrScale
-            for i in 0..<p.count { p.value[i] -= eta * p.direction[i] }
+        if let lambda = fusedDecay {  // direction, decay and update in one pass (same bits)
+            try optimizer.update(params, lr: ctx.lr, decoupledDecay: lambda)
+        } else {
+            try optimizer.directions(params)
+            for t in transforms where t.stage == .direction { try t.apply(params, ctx) }
+            for p in params {
+                let eta = ctx.lr * p.lrScale
+                for i in 0..<p.count { p.value[i] -= eta * p.direction[i] }
+            }
         }
         for t in transforms where t.stage == .postStep { try t.apply(params, ctx) }
         step += 1

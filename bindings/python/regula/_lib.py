@@ -115,6 +115,7 @@ SIGNATURES = {
     "rg_graph_save": (c_int32, [c_void_p, c_char_p]),
     "rg_graph_load": (c_int32, [c_void_p, c_char_p]),
     "rg_graph_step": (c_int32, [c_void_p, c_void_p, POINTER(c_double)]),
+    "rg_graph_set_precision": (c_int32, [c_void_p, c_char_p]),
     "rg_graph_reduce": (c_int32, [c_void_p, c_int64, c_char_p, POINTER(c_int64)]),
     "rg_graph_neighbors": (c_int32, [c_void_p, c_int64, _ARR, _ARR]),
 }

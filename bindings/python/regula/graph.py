@@ -62,10 +62,13 @@ class Graph:
     """A static reverse-mode autodiff graph: build nodes once, then feed/forward/backward per
     batch. Values and gradients are float64 inside; every error raises RegulaError."""
 
-    def __init__(self, seed=0):
+    def __init__(self, seed=0, precision="f64"):
+        """precision: "f64", or "f32" for float32 matrix products in the linear layers."""
         h = c_void_p()
         _check(_L.rg_graph_new(_index(seed, "seed", lo=0, hi=2**64), byref(h)))
         self._h = h
+        if precision != "f64":
+            _check(_L.rg_graph_set_precision(h, _text(precision, "precision")))
 
     _free = staticmethod(_L.rg_graph_free)
     __del__ = _Handle.__del__

@@ -253,3 +253,25 @@ def test_hostile_inputs_raise_regula_error(tmp_path):
     arrays.step([w], [gw])
     expect_error(2, g.step, arrays)                                   # already steps caller arrays
     assert isinstance(E("x"), ValueError)
+
+
+def test_float32_products_match_float64_within_float32_rounding():
+    rng = np.random.default_rng(3)
+    x_val, labels = rng.standard_normal((16, 20)), rng.integers(0, 5, 16)
+    grads = {}
+    for precision in ("f64", "f32"):
+        g = regula.Graph(seed=1, precision=precision)
+        x, y = g.input(20), g.input(1)
+        w1, b1 = g.parameter("w1", (32, 20), init="kaiming_normal"), g.parameter("b1", (32,))
+        w2 = g.parameter("w2", (5, 32), init="xavier_normal")
+        h = g.activation(g.linear(x, w1, b1), "tanh")
+        g.minimize(g.op("softmax_cross_entropy", g.linear(h, w2), y))
+        g.feed({x: x_val, y: labels})
+        g.forward()
+        g.backward()
+        grads[precision] = np.concatenate([g.gradient(n).ravel() for n in g.parameter_nodes().values()])
+    scale = np.abs(grads["f64"]).max()
+    assert np.abs(grads["f32"] - grads["f64"]).max() < 1e-5 * scale
+    assert np.abs(grads["f32"] - grads["f64"]).max() > 0  # the products really ran in float32
+    with pytest.raises(regula.RegulaError):
+        regula.Graph(precision="f16")
