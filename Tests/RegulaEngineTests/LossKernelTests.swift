@@ -72,3 +72,14 @@ import RegulaEngine
         #expect(tau == -1)
     }
 }
+
+@Suite struct RowMaximumTests {
+    @Test func matchesTheStandardLibraryOnEveryTailLength() {
+        var rng = RNG(seed: 8)
+        for n in 0..<13 {
+            let x = (0..<n).map { _ in rng.normal() - 5 }  // all negative: a 0 start would be wrong
+            let m = x.withUnsafeBufferPointer { Kernels.maximum($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: n) }
+            #expect(m == (x.max() ?? -.infinity), "n = \(n)")
+        }
+    }
+}

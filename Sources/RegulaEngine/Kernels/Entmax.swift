@@ -14,13 +14,13 @@ extension Kernels {
                                                     scratch c: UnsafeMutablePointer<Double>) -> (tau: Double, max: Double) {
         guard count > 0 else { return (0, -.infinity) }
         var m = -Double.infinity
-        for j in 0..<count { m = Swift.max(m, z[j].double) }
+        for j in 0..<count { let v = z[j].double; m = v > m ? v : m }  // compare-select: no NaN-aware call
         // Only x > −1 can be in the support (p_max = τ² ≤ 1 and x_max = 0 give τ ≥ −1), so
         // sorting these candidates gives the same k* as sorting the row: the condition below
         // holds exactly for k ≤ k*, and every k ≤ k* indexes a candidate.
         var n = 0
         for j in 0..<count {
-            let x = (z[j].double - m) / 2  // shift first: exact at |z| = 1e4
+            let x = (z[j].double - m) * 0.5  // shift first: exact at |z| = 1e4
             c[n] = x
             n &+= x > -1 ? 1 : 0
         }

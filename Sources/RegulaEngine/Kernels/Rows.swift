@@ -8,19 +8,20 @@ extension Kernels {
         for i in 0..<rows { norms[i] = sumOfSquares(x + i * cols, count: cols).squareRoot() }
     }
 
-    /// The largest of `count` finite values, eight lanes at a time (−inf when empty).
+    /// The largest of `count` finite values (−inf when empty): four independent compare-select
+    /// chains (maxsd without a NaN-handling call; the stdlib's SIMD pointwiseMax is not inlined).
     @inlinable
     public static func maximum(_ x: UnsafePointer<Double>, count n: Int) -> Double {
-        var lanes = SIMD8<Double>(repeating: -.infinity)
+        var m0 = -Double.infinity, m1 = m0, m2 = m0, m3 = m0
         var i = 0
-        let raw = UnsafeRawPointer(x)
-        while i + 8 <= n {
-            lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self))
-            i += 8
+        while i + 4 <= n {
+            let a = x[i], b = x[i + 1], c = x[i + 2], d = x[i + 3]
+            m0 = a > m0 ? a : m0; m1 = b > m1 ? b : m1; m2 = c > m2 ? c : m2; m3 = d > m3 ? d : m3
+            i += 4
         }
-        var m = lanes.max()
-        while i < n { m = Swift.max(m, x[i]); i += 1 }
-        return m
+        while i < n { m0 = x[i] > m0 ? x[i] : m0; i += 1 }
+        m0 = m1 > m0 ? m1 : m0; m2 = m3 > m2 ? m3 : m2
+        return m2 > m0 ? m2 : m0
     }
 
     /// Sorts the first `count` values of `b` in descending order (equal values are
