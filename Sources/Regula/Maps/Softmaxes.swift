@@ -122,27 +122,38 @@ public struct StableMax: OutputMap {
 
     /// s(x) (Kernels.stablemaxScore, shared with stablemax_cross_entropy).
     @inlinable static func s(_ x: Double) -> Double { Kernels.stablemaxScore(x).value }
+    /// s(x) without a branch: 1/(1 − min(x, 0)) is finite on both sides, then a select (the
+    /// sign of random logits defeats branch prediction; this form vectorises).
+    @inlinable static func sSelect(_ x: Double) -> Double {
+        let negative = 1 / (1 - (x < 0 ? x : 0))
+        return x >= 0 ? x + 1 : negative
+    }
     /// r(x) = s'(x)/s(x): 1/(1 + x) for x ≥ 0, s(x) = 1/(1 − x) for x < 0.
     @inlinable static func r(_ x: Double) -> Double { let (v, d) = Kernels.stablemaxScore(x); return d / v }
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
         let (rows, n) = x.lastAxis
-        for i in 0..<rows {
-            let z = x.data + i * n, q = y.data + i * n
-            var total = 0.0
-            for j in 0..<n { q[j] = Self.s(z[j]); total += q[j] }
-            for j in 0..<n { q[j] /= total }
+        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(n, 1))) { _, range in
+            for i in range {
+                let z = x.data + i * n, q = y.data + i * n
+                var total = 0.0
+                for j in 0..<n { let v = Self.sSelect(z[j]); q[j] = v; total += v }
+                let inv = 1 / total
+                for j in 0..<n { q[j] *= inv }
+            }
         }
     }
 
     public func vjp(_ x: Tensor<Double>, cotangent: Tensor<Double>, _ inputs: Inputs, into gx: Tensor<Double>) throws {
         let (rows, n) = x.lastAxis
-        for i in 0..<rows {
-            let z = x.data + i * n, u = cotangent.data + i * n, out = gx.data + i * n
-            var total = 0.0, su = 0.0
-            for j in 0..<n { out[j] = Self.s(z[j]); total += out[j]; su += out[j] * u[j] }
-            let qu = su / total  // ⟨u, q⟩
-            for j in 0..<n { out[j] = out[j] / total * Self.r(z[j]) * (u[j] - qu) }
+        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(n, 1))) { _, range in
+            for i in range {
+                let z = x.data + i * n, u = cotangent.data + i * n, out = gx.data + i * n
+                var total = 0.0, su = 0.0
+                for j in 0..<n { let v = Self.sSelect(z[j]); out[j] = v; total += v; su += v * u[j] }
+                let qu = su / total  // ⟨u, q⟩
+                for j in 0..<n { out[j] = out[j] / total * Self.r(z[j]) * (u[j] - qu) }
+            }
         }
     }
 }
