@@ -20,33 +20,25 @@ public struct Entmax15: OutputMap {
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
-        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
-            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k, 1))
-            defer { scratch.deallocate() }
-            for i in range {
-                let z = x.data + i * k, p = y.data + i * k
-                let (tau, m) = Kernels.entmax15Threshold(z, count: k, scratch: scratch)
-                for j in 0..<k { let g = Swift.max((z[j] - m) / 2 - tau, 0); p[j] = g * g }
-            }
+        Parallel.rows(rows, cols: k) { i, scratch in
+            let z = x.data + i * k, p = y.data + i * k
+            let (tau, m) = Kernels.entmax15Threshold(z, count: k, scratch: scratch)
+            for j in 0..<k { let g = Swift.max((z[j] - m) / 2 - tau, 0); p[j] = g * g }
         }
     }
 
     public func vjp(_ x: Tensor<Double>, cotangent: Tensor<Double>, _ inputs: Inputs, into gx: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
-        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
-            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k, 1))
-            defer { scratch.deallocate() }
-            for i in range {
-                let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
-                let (tau, m) = Kernels.entmax15Threshold(z, count: k, scratch: scratch)
-                var sg = 0.0, sgv = 0.0
-                for j in 0..<k {
-                    let g = Swift.max((z[j] - m) / 2 - tau, 0)  // sqrt(p_j)
-                    sg += g; sgv += g * v[j]
-                }
-                let ratio = sg > 0 ? sgv / sg : 0
-                for j in 0..<k { let g = Swift.max((z[j] - m) / 2 - tau, 0); out[j] = g * (v[j] - ratio) }
+        Parallel.rows(rows, cols: k) { i, scratch in
+            let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
+            let (tau, m) = Kernels.entmax15Threshold(z, count: k, scratch: scratch)
+            var sg = 0.0, sgv = 0.0
+            for j in 0..<k {
+                let g = Swift.max((z[j] - m) / 2 - tau, 0)  // sqrt(p_j)
+                sg += g; sgv += g * v[j]
             }
+            let ratio = sg > 0 ? sgv / sg : 0
+            for j in 0..<k { let g = Swift.max((z[j] - m) / 2 - tau, 0); out[j] = g * (v[j] - ratio) }
         }
     }
 }

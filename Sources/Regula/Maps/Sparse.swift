@@ -43,30 +43,22 @@ public struct Sparsemax: OutputMap {
 
     public func forward(_ x: Tensor<Double>, _ inputs: Inputs, into y: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
-        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
-            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k, 1))
-            defer { scratch.deallocate() }
-            for i in range {
-                let z = x.data + i * k, p = y.data + i * k
-                let (tau, m) = Self.threshold(z, count: k, scratch: scratch)
-                for j in 0..<k { p[j] = Swift.max(z[j] - m - tau, 0) }
-            }
+        Parallel.rows(rows, cols: k) { i, scratch in
+            let z = x.data + i * k, p = y.data + i * k
+            let (tau, m) = Self.threshold(z, count: k, scratch: scratch)
+            for j in 0..<k { p[j] = Swift.max(z[j] - m - tau, 0) }
         }
     }
 
     public func vjp(_ x: Tensor<Double>, cotangent: Tensor<Double>, _ inputs: Inputs, into gx: Tensor<Double>) throws {
         let (rows, k) = x.lastAxis
-        Parallel.chunks(rows, minimum: Swift.max(2, Parallel.threshold / Swift.max(k, 1))) { _, range in
-            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(k, 1))
-            defer { scratch.deallocate() }
-            for i in range {
-                let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
-                let (tau, m) = Self.threshold(z, count: k, scratch: scratch)
-                var n = 0, s = 0.0
-                for j in 0..<k where z[j] - m - tau > 0 { n += 1; s += v[j] }
-                let mean = n > 0 ? s / Double(n) : 0
-                for j in 0..<k { out[j] = z[j] - m - tau > 0 ? v[j] - mean : 0 }
-            }
+        Parallel.rows(rows, cols: k) { i, scratch in
+            let z = x.data + i * k, v = cotangent.data + i * k, out = gx.data + i * k
+            let (tau, m) = Self.threshold(z, count: k, scratch: scratch)
+            var n = 0, s = 0.0
+            for j in 0..<k where z[j] - m - tau > 0 { n += 1; s += v[j] }
+            let mean = n > 0 ? s / Double(n) : 0
+            for j in 0..<k { out[j] = z[j] - m - tau > 0 ? v[j] - mean : 0 }
         }
     }
 }

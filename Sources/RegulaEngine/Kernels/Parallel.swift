@@ -77,3 +77,16 @@ func load8<T: SIMDScalar>(_ p: UnsafeMutablePointer<T>) -> SIMD8<T> { UnsafeRawP
 /// 8 lanes to memory of any alignment.
 @inlinable @inline(__always)
 func store8<T: SIMDScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self) }
+
+extension Parallel {
+    /// Runs `body(row, scratch)` for every row of a (rows, cols) matrix, rows split over the
+    /// workers above the size threshold; each chunk owns one scratch of `cols` doubles,
+    /// allocated once per chunk (not per row).
+    public static func rows(_ rows: Int, cols: Int, _ body: (Int, UnsafeMutablePointer<Double>) -> Void) {
+        chunks(rows, minimum: Swift.max(2, threshold / Swift.max(cols, 1))) { _, range in
+            let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(cols, 1))
+            defer { scratch.deallocate() }
+            for i in range { body(i, scratch) }
+        }
+    }
+}
