@@ -80,6 +80,7 @@ private func createGlobals() {
     _ = versionString
     warmDescribe()
     _ = Parallel.workers
+    _ = ScratchPool.shared
     BLAS.sleepWhenIdle()  // before the library's first BLAS call
 }
 

@@ -156,9 +156,10 @@ public final class MapInstance: @unchecked Sendable {
         guard let cf = cotangent as? Tensor<Float> else {
             throw RegulaError.dtype("unsupported element type")
         }
-        let c = NDArray<Double>(shape: x.shape)
-        Convert.widen(cf.data, c.storage.baseAddress!, count: x.count)
-        try withDouble(x, gx) { xd, gd in try impl.vjp(xd, cotangent: c.tensor, inputs, into: gd) }
+        try ScratchPool.shared.withBuffers(x.count) { c, _ in
+            Convert.widen(cf.data, c, count: x.count)
+            try withDouble(x, gx) { xd, gd in try impl.vjp(xd, cotangent: Tensor(c, shape: x.shape), inputs, into: gd) }
+        }
     }
 
     public func update(_ text: String) throws { try applyState(text, info: info, impl) }
@@ -169,10 +170,12 @@ public final class MapInstance: @unchecked Sendable {
         guard let xf = x as? Tensor<Float>, let of = out as? Tensor<Float> else {
             throw RegulaError.dtype("unsupported element type")
         }
-        // float32: one converted copy in, one out (concrete conversions, not generic loops).
-        let xc = NDArray<Double>(shape: x.shape), oc = NDArray<Double>(shape: x.shape)
-        Convert.widen(xf.data, xc.storage.baseAddress!, count: x.count)
-        try body(xc.tensor, oc.tensor)
-        Convert.narrow(oc.storage.baseAddress!, of.data, count: out.count)
+        // float32: one converted copy in, one out (concrete conversions, pooled buffers: no
+        // page faults per call).
+        try ScratchPool.shared.withBuffers(x.count) { xc, oc in
+            Convert.widen(xf.data, xc, count: x.count)
+            try body(Tensor(xc, shape: x.shape), Tensor(oc, shape: x.shape))
+            Convert.narrow(oc, of.data, count: out.count)
+        }
     }
 }
