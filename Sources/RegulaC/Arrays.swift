@@ -96,9 +96,11 @@ struct Layout {
                 // Every reachable offset must be representable: Σ (d−1)·|s| in bytes.
                 var span = 0
                 for k in 0..<rank {
+                    // |Int.min| does not exist: refuse it before abs() could trap.
+                    guard s[k] != Int.min else { throw RegulaError.shape("\(what) has strides that overflow") }
                     let (m, o1) = (shape[k] - 1).multipliedReportingOverflow(by: abs(s[k]))
                     let (t, o2) = span.addingReportingOverflow(m)
-                    guard !o1, !o2, s[k] != Int.min else { throw RegulaError.shape("\(what) has strides that overflow") }
+                    guard !o1, !o2 else { throw RegulaError.shape("\(what) has strides that overflow") }
                     span = t
                 }
                 guard span.multipliedReportingOverflow(by: size).overflow == false else {
