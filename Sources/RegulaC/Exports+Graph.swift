@@ -453,7 +453,7 @@ public func rg_graph_step(_ handle: OpaquePointer?, _ optimizer: OpaquePointer?,
         try box.checkRunnable()
         let stepper = try opt.stepper(for: box)
         let slots = stepper.params
-        let original = slots.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) }
+        opt.snapshot.save(slots)
         box.round = [:]
         box.ranForward = false; box.ranBackward = false
         g.training = true
@@ -473,7 +473,7 @@ public func rg_graph_step(_ handle: OpaquePointer?, _ optimizer: OpaquePointer?,
             loss?.pointee = value
         } catch {
             // Leave the parameters as they were (a wrapper may have left perturbed values).
-            for (k, s) in slots.enumerated() { original[k].withUnsafeBufferPointer { s.value.update(from: $0.baseAddress!, count: s.count) } }
+            opt.snapshot.restore(slots)
             throw error
         }
         box.ranForward = true; box.ranBackward = true  // the values and gradients of the step's last evaluation

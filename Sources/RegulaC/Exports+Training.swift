@@ -12,6 +12,8 @@ final class OptimizerBox {
     var stepper: Stepper?
     /// (shape, dtype) of each parameter, fixed by the first step.
     var layout: [([Int], Int32)] = []
+    /// The parameters before the current step (put back when it fails), buffers reused.
+    let snapshot = ParameterSnapshot()
     /// The graph whose parameters the stepper holds (rg_graph_step); weak, so a freed graph is noticed.
     private weak var graph: GraphBox?
     private var boundToGraph = false, boundSlots = 0
@@ -142,7 +144,7 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
             }
         }
         try finite(slots, "params") { $0.value }
-        let original = slots.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) }
+        box.snapshot.save(slots)
         var first = true
         do {
             let l = try stepper.step {
@@ -165,8 +167,8 @@ public func rg_optimizer_step(_ handle: OpaquePointer?, _ params: UnsafeMutableP
             loss?.pointee = l
         } catch {
             // Leave the caller's parameters as they were (a wrapper may have written perturbed values).
-            for (k, p) in ps.enumerated() { original[k].withUnsafeBufferPointer { p.write(from: $0.baseAddress!) } }
-            for (k, s) in slots.enumerated() { original[k].withUnsafeBufferPointer { s.value.update(from: $0.baseAddress!, count: s.count) } }
+            box.snapshot.restore(slots)
+            for (p, s) in zip(ps, slots) { p.write(from: s.value) }
             throw error
         }
         for (p, s) in zip(ps, slots) { p.write(from: s.value) }

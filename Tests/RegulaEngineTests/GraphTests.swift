@@ -279,3 +279,21 @@ private func gradcheck(_ g: Graph, tolerance: Double = 1e-6) throws -> Double {
         #expect(throws: GraphError.self) { try ParameterFile.read(from: "/nonexistent/params.bin") }
     }
 }
+
+@Suite struct ParameterSnapshotTests {
+    @Test func restoresTheSavedValuesAndReusesItsBuffers() {
+        let a = ParameterSlot(name: "a", shape: [2, 3]), b = ParameterSlot(name: "b", shape: [4])
+        for i in 0..<6 { a.value[i] = Double(i) }
+        for i in 0..<4 { b.value[i] = -Double(i) }
+        let snap = ParameterSnapshot()
+        for round in 0..<3 {  // saved again each round: the later values are the ones restored
+            snap.save([a, b])
+            for i in 0..<6 { a.value[i] = .nan }
+            b.value[3] = 99
+            snap.restore([a, b])
+            #expect((0..<6).map { a.value[$0] } == (0..<6).map { Double($0 + round) })
+            #expect(b.value[3] == -3)
+            for i in 0..<6 { a.value[i] += 1 }
+        }
+    }
+}

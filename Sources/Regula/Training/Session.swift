@@ -49,6 +49,8 @@ public final class TrainingSession {
     var range: (lo: Double, hi: Double)?
     let stateful: [(names: [String], update: (String) throws -> Void)]
     var appliedEpoch: Int?
+    /// The parameters before the current step (put back when it fails), buffers reused.
+    let snapshot = ParameterSnapshot()
     var epochsFitted = 0
     let widest: Int
 
@@ -255,7 +257,7 @@ public final class TrainingSession {
             let ratio = m.ratio(progress: Double(stepper.step) / Double(total))
             for (op, w) in model.softMaskOps { op.rewire(g.value(w), ratio: ratio) }
         }
-        let saved = values(stepper.params)
+        snapshot.save(stepper.params)
         let loss: Double
         do {
             loss = try stepper.step {
@@ -268,7 +270,7 @@ public final class TrainingSession {
                 return l
             }
         } catch {
-            restore(stepper.params, saved)
+            snapshot.restore(stepper.params)
             throw error
         }
         return (loss, Trainer.countCorrect(g.value(model.logits), labels.map(Double.init), classes: k))
@@ -391,9 +393,4 @@ public final class TrainingSession {
     /// a non-finite value makes the file invalid). Nothing changes on an error.
     public func load(from path: String) throws { try graph.loadParameters(from: path) }
 
-    func values(_ slots: [ParameterSlot]) -> [[Double]] { slots.map { Array(UnsafeBufferPointer(start: $0.value, count: $0.count)) } }
-
-    func restore(_ slots: [ParameterSlot], _ values: [[Double]]) {
-        for (s, v) in zip(slots, values) where s.count > 0 { v.withUnsafeBufferPointer { s.value.update(from: $0.baseAddress!, count: s.count) } }
-    }
 }

@@ -138,3 +138,27 @@ extension Graph {
         }
     }
 }
+
+/// The values of a list of parameters before a step, so a failed step can put them back.
+/// The buffers are kept and reused: a training loop saves every step, and a fresh copy of
+/// every parameter per step would be an allocation (and, for large models, page faults) on
+/// the hot path.
+public final class ParameterSnapshot {
+    private var saved: [UnsafeMutableBufferPointer<Double>] = []
+    public init() {}
+    deinit { for b in saved { b.deallocate() } }
+
+    /// Copies the slots' current values (buffers are reallocated only when sizes change).
+    public func save(_ slots: [ParameterSlot]) {
+        if saved.count != slots.count || zip(saved, slots).contains(where: { $0.count != Swift.max($1.count, 1) }) {
+            for b in saved { b.deallocate() }
+            saved = slots.map { UnsafeMutableBufferPointer<Double>.allocate(capacity: Swift.max($0.count, 1)) }
+        }
+        for (b, s) in zip(saved, slots) where s.count > 0 { b.baseAddress!.update(from: s.value, count: s.count) }
+    }
+
+    /// Writes the saved values back into the same slots.
+    public func restore(_ slots: [ParameterSlot]) {
+        for (b, s) in zip(saved, slots) where s.count > 0 { s.value.update(from: b.baseAddress!, count: s.count) }
+    }
+}
